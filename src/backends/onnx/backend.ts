@@ -1,0 +1,62 @@
+import * as ort from 'onnxruntime-node';
+import { numel } from '../../ir/analysis.js';
+import type { Weights } from '../../ir/init.js';
+import type { Graph } from '../../ir/types.js';
+import type { Backend, Features, ForwardOptions, ImageBatch } from '../types.js';
+import { exportOnnx } from './export.js';
+
+export interface OnnxBackendOptions {
+  /** onnxruntime intra-op threads per session (1 when scoring in parallel workers) */
+  threads?: number;
+}
+
+/**
+ * The fast backend: IR -> ONNX bytes -> onnxruntime-node (CPU, float32). All N images run
+ * in one call; per-image BatchNorm statistics come from InstanceNormalization.
+ */
+export class OnnxBackend implements Backend {
+  readonly name = 'onnx' as const;
+  private readonly threads: number;
+
+  constructor(o: OnnxBackendOptions = {}) {
+    this.threads = o.threads ?? 1;
+  }
+
+  async forward(g: Graph, w: Weights, images: ImageBatch, opts: ForwardOptions): Promise<Features> {
+    const model = exportOnnx(g, w, opts);
+    const session = await ort.InferenceSession.create(model.bytes, {
+      executionProviders: ['cpu'],
+      intraOpNumThreads: this.threads,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+      enableCpuMemArena: true,
+    });
+    try {
+      const expected = g.nodes[g.input]!.shape;
+      if (images.c !== expected[0] || images.h !== expected[1] || images.w !== expected[2]) {
+        throw new Error(
+          `${g.label}: images are ${images.c}x${images.h}x${images.w}, the network expects ${expected.join('x')}`,
+        );
+      }
+      const input = new ort.Tensor('float32', images.data, [images.n, images.c, images.h, images.w]);
+      const res = await session.run({ input });
+      const take = (name: string): Float32Array => {
+        const t = res[name];
+        if (!t) throw new Error(`${g.label}: onnxruntime returned no output ${name}`);
+        return t.data as Float32Array;
+      };
+      return {
+        n: images.n,
+        x: model.tapOutputs.map((t) => ({ node: t.node, counts: t.counts, size: t.size, data: take(t.output) })),
+        y: {
+          node: g.classifierInput,
+          counts: { reference: 1, activations: 1 },
+          size: numel(g.nodes[g.classifierInput]!.shape),
+          data: take(model.classifierOutput),
+        },
+      };
+    } finally {
+      await session.release();
+    }
+  }
+}

@@ -1,0 +1,63 @@
+import type { Weights } from '../ir/init.js';
+import type { Graph, TapMode } from '../ir/types.js';
+
+/** A batch of images, NCHW, already normalised, float32. */
+export interface ImageBatch {
+  n: number;
+  c: number;
+  h: number;
+  w: number;
+  data: Float32Array;
+  /** where the images came from (for cache keys and messages) */
+  id: string;
+}
+
+/**
+ * How BatchNorm normalises in training mode:
+ * `per-image`: statistics of each image alone (the reference scores images one at a time);
+ * `batch`: statistics over the whole batch (the reference HDA runs one batched forward).
+ */
+export type BatchNormMode = 'per-image' | 'batch';
+
+export interface ForwardOptions {
+  /** tap modes whose tensors are wanted (their union is returned) */
+  taps: readonly TapMode[];
+  bn: BatchNormMode;
+}
+
+/** One tapped tensor: `data[i * size + k]` is element k of image i. */
+export interface FeatureSegment {
+  node: number;
+  /** how many times it counts in x_i under each tap mode (modules producing the same tensor) */
+  counts: Record<TapMode, number>;
+  size: number;
+  data: Float32Array | Float64Array;
+}
+
+/** What a forward pass hands to the proxies. */
+export interface Features {
+  n: number;
+  /** activation outputs: x_i = concatenation of the segments, each repeated counts[mode] times */
+  x: FeatureSegment[];
+  /** classifier input y_i (counts are 1) */
+  y: FeatureSegment;
+}
+
+/** The segments of x under one tap mode, with their multiplicity. */
+export function segmentsFor(f: Features, mode: TapMode): { seg: FeatureSegment; count: number }[] {
+  return f.x.filter((s) => s.counts[mode] > 0).map((seg) => ({ seg, count: seg.counts[mode] }));
+}
+
+export interface Backend {
+  readonly name: BackendName;
+  forward(g: Graph, w: Weights, images: ImageBatch, opts: ForwardOptions): Promise<Features>;
+}
+
+export type BackendName = 'onnx' | 'reference';
+export const BACKEND_NAMES: readonly BackendName[] = ['onnx', 'reference'];
+
+/** Slice image i out of a batch (a view, no copy). */
+export function imageAt(b: ImageBatch, i: number): ImageBatch {
+  const per = b.c * b.h * b.w;
+  return { ...b, n: 1, data: b.data.subarray(i * per, (i + 1) * per), id: `${b.id}[${i}]` };
+}

@@ -1,0 +1,252 @@
+import {
+  type ActivationKind,
+  type Graph,
+  type Node,
+  type Op,
+  type Shape,
+  type TapMode,
+  TORCH_ACTIVATION_CLASS,
+} from './types.js';
+
+export class IRError extends Error {}
+
+function convOut(size: number, k: number, s: number, p0: number, p1: number, d: number): number {
+  return Math.floor((size + p0 + p1 - d * (k - 1) - 1) / s) + 1;
+}
+
+function sameShape(a: Shape, b: Shape): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+export interface TapCounts {
+  reference?: number;
+  activations?: number;
+}
+
+/**
+ * Builds an IR graph with shape inference. Every method returns the new node's id.
+ * Pure unary ops applied twice to the same input (e.g. the ReLU of several ReLUConvBN
+ * edges leaving one cell node) are merged into one node whose tap counts add up: same
+ * tensor values, computed once.
+ */
+export class GraphBuilder {
+  readonly nodes: Node[] = [];
+  private readonly memo = new Map<string, number>();
+  private readonly label: string;
+
+  constructor(label: string) {
+    this.label = label;
+  }
+
+  shape(id: number): Shape {
+    const n = this.nodes[id];
+    if (!n) throw new IRError(`${this.label}: no node ${id}`);
+    return n.shape;
+  }
+
+  private add(name: string, op: Op, inputs: number[], shape: Shape, taps: TapCounts = {}): number {
+    for (const d of shape) {
+      if (!Number.isInteger(d) || d <= 0) {
+        throw new IRError(`${this.label}: ${name} (${op.kind}) has invalid output shape [${shape.join(', ')}]`);
+      }
+    }
+    const id = this.nodes.length;
+    this.nodes.push({
+      id,
+      name,
+      op,
+      inputs,
+      shape,
+      taps: { reference: taps.reference ?? 0, activations: taps.activations ?? 0 },
+      instances: 1,
+    });
+    return id;
+  }
+
+  /** Add tap counts to an existing node (e.g. a composite module whose output is this node). */
+  tap(id: number, taps: TapCounts): number {
+    const n = this.nodes[id]!;
+    n.taps.reference += taps.reference ?? 0;
+    n.taps.activations += taps.activations ?? 0;
+    return id;
+  }
+
+  input(shape: Shape): number {
+    return this.add('input', { kind: 'input' }, [], shape);
+  }
+
+  conv2d(
+    name: string,
+    x: number,
+    o: {
+      outC: number;
+      kernel: number | [number, number];
+      stride?: number | [number, number];
+      pad?: number | [number, number] | [number, number, number, number];
+      dilation?: number;
+      groups?: number;
+      bias?: boolean;
+    },
+  ): number {
+    const [c, h, w] = this.fmap(x, name);
+    const k: [number, number] = typeof o.kernel === 'number' ? [o.kernel, o.kernel] : o.kernel;
+    const s: [number, number] =
+      o.stride === undefined ? [1, 1] : typeof o.stride === 'number' ? [o.stride, o.stride] : o.stride;
+    const p = o.pad ?? 0;
+    const pad: [number, number, number, number] =
+      typeof p === 'number' ? [p, p, p, p] : p.length === 2 ? [p[0], p[1], p[0], p[1]] : p;
+    const d = o.dilation ?? 1;
+    const groups = o.groups ?? 1;
+    if (c % groups !== 0 || o.outC % groups !== 0) {
+      throw new IRError(`${this.label}: ${name}: channels ${c}->${o.outC} not divisible by groups ${groups}`);
+    }
+    const oh = convOut(h, k[0], s[0], pad[0], pad[2], d);
+    const ow = convOut(w, k[1], s[1], pad[1], pad[3], d);
+    return this.add(
+      name,
+      {
+        kind: 'conv2d',
+        inC: c,
+        outC: o.outC,
+        kernel: k,
+        stride: s,
+        pad,
+        dilation: [d, d],
+        groups,
+        bias: o.bias ?? false,
+      },
+      [x],
+      [o.outC, oh, ow],
+    );
+  }
+
+  batchnorm(name: string, x: number, o: { eps?: number; affine?: boolean } = {}): number {
+    const shape = this.shape(x);
+    return this.add(
+      name,
+      { kind: 'batchnorm', channels: shape[0]!, eps: o.eps ?? 1e-5, affine: o.affine ?? true },
+      [x],
+      shape,
+    );
+  }
+
+  /**
+   * An activation module. Its taps follow the two rules: always an `activations` tap;
+   * a `reference` tap when the PyTorch class name contains "ReLU".
+   */
+  activation(name: string, x: number, fn: ActivationKind): number {
+    const taps: TapCounts = { activations: 1, reference: TORCH_ACTIVATION_CLASS[fn].includes('ReLU') ? 1 : 0 };
+    const key = `act:${fn}:${x}`;
+    const prev = this.memo.get(key);
+    if (prev !== undefined) {
+      this.nodes[prev]!.instances++;
+      return this.tap(prev, taps);
+    }
+    const id = this.add(name, { kind: 'activation', fn }, [x], this.shape(x), taps);
+    this.memo.set(key, id);
+    return id;
+  }
+
+  pool(
+    name: string,
+    x: number,
+    kind: 'avgpool' | 'maxpool',
+    o: { kernel: number; stride?: number; pad?: number; countIncludePad?: boolean },
+  ): number {
+    const [c, h, w] = this.fmap(x, name);
+    const s = o.stride ?? o.kernel;
+    const p = o.pad ?? 0;
+    const oh = convOut(h, o.kernel, s, p, p, 1);
+    const ow = convOut(w, o.kernel, s, p, p, 1);
+    return this.add(
+      name,
+      {
+        kind,
+        kernel: [o.kernel, o.kernel],
+        stride: [s, s],
+        pad: [p, p],
+        countIncludePad: o.countIncludePad ?? true,
+      },
+      [x],
+      [c, oh, ow],
+    );
+  }
+
+  add_(name: string, xs: number[]): number {
+    if (xs.length === 0) throw new IRError(`${this.label}: ${name}: add of nothing`);
+    if (xs.length === 1) return xs[0]!;
+    const s0 = this.shape(xs[0]!);
+    for (const x of xs) {
+      if (!sameShape(this.shape(x), s0)) {
+        throw new IRError(
+          `${this.label}: ${name}: cannot add shapes [${s0.join(',')}] and [${this.shape(x).join(',')}]`,
+        );
+      }
+    }
+    return this.add(name, { kind: 'add' }, xs, s0);
+  }
+
+  /** x * 0 with the given output shape (the input only fixes the batch and dtype). */
+  zero(name: string, x: number, shape?: Shape): number {
+    return this.add(name, { kind: 'zero' }, [x], shape ?? this.shape(x));
+  }
+
+  identity(name: string, x: number): number {
+    return this.add(name, { kind: 'identity' }, [x], this.shape(x));
+  }
+
+  globalAvgPool(name: string, x: number): number {
+    const [c] = this.fmap(x, name);
+    return this.add(name, { kind: 'global_avg_pool' }, [x], [c]);
+  }
+
+  flatten(name: string, x: number): number {
+    const n = this.shape(x).reduce((a, b) => a * b, 1);
+    return this.add(name, { kind: 'flatten' }, [x], [n]);
+  }
+
+  linear(name: string, x: number, outF: number, bias = true): number {
+    const s = this.shape(x);
+    if (s.length !== 1) throw new IRError(`${this.label}: ${name}: linear needs a vector input, got [${s.join(',')}]`);
+    return this.add(name, { kind: 'linear', inF: s[0]!, outF, bias }, [x], [outF]);
+  }
+
+  resize(name: string, x: number, size: [number, number]): number {
+    const [c] = this.fmap(x, name);
+    return this.add(name, { kind: 'resize', size }, [x], [c, size[0], size[1]]);
+  }
+
+  concat(name: string, xs: number[]): number {
+    const shapes = xs.map((x) => this.fmap(x, name));
+    const [, h, w] = shapes[0]!;
+    for (const s of shapes) {
+      if (s[1] !== h || s[2] !== w) throw new IRError(`${this.label}: ${name}: concat of different spatial sizes`);
+    }
+    const c = shapes.reduce((a, s) => a + s[0], 0);
+    return this.add(name, { kind: 'concat' }, xs, [c, h, w]);
+  }
+
+  slice(name: string, x: number, start: [number, number], step: [number, number]): number {
+    const [c, h, w] = this.fmap(x, name);
+    const oh = Math.ceil((h - start[0]) / step[0]);
+    const ow = Math.ceil((w - start[1]) / step[1]);
+    return this.add(name, { kind: 'slice', start, step }, [x], [c, oh, ow]);
+  }
+
+  private fmap(x: number, name: string): [number, number, number] {
+    const s = this.shape(x);
+    if (s.length !== 3) throw new IRError(`${this.label}: ${name}: needs a [C,H,W] feature map, got [${s.join(',')}]`);
+    return [s[0]!, s[1]!, s[2]!];
+  }
+
+  finish(o: { output: number; classifierInput: number; defaultTaps: TapMode }): Graph {
+    return {
+      label: this.label,
+      nodes: this.nodes,
+      input: 0,
+      output: o.output,
+      classifierInput: o.classifierInput,
+      defaultTaps: o.defaultTaps,
+    };
+  }
+}

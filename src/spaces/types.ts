@@ -1,0 +1,38 @@
+import type { Graph, TapMode } from '../ir/types.js';
+import type { Rng } from '../util/rng.js';
+
+/** A user-facing problem with an architecture id or build option (one clear line). */
+export class SpaceError extends Error {}
+
+export interface BuildOptions {
+  /** dataset name; fixes classes and input size where the space depends on it */
+  dataset?: string;
+  /** override the classifier width */
+  classes?: number;
+  /** input resolution (spaces that allow it) */
+  resolution?: number;
+}
+
+export interface Space {
+  readonly name: string;
+  readonly description: string;
+  /** number of architectures */
+  readonly size: number;
+  /** tap mode the reference uses for this space */
+  readonly defaultTaps: TapMode;
+  /** datasets this space is built for (first is the default) */
+  readonly datasets: readonly string[];
+  /** the canonical id of architecture i, 0 <= i < size (the space's own enumeration order) */
+  archAt(i: number): string;
+  /** validate and canonicalise an id; throws SpaceError naming the bad part */
+  parse(arch: string): string;
+  /** enumeration index of a canonical id */
+  indexOf(arch: string): number;
+  /** the network for an architecture */
+  build(arch: string, opts?: BuildOptions): Graph;
+}
+
+/** k distinct architectures, uniformly without replacement, from a seeded stream. */
+export function sampleArchs(space: Space, rng: Rng, k: number): string[] {
+  return rng.sample(space.size, k).map((i) => space.archAt(i));
+}
