@@ -8,7 +8,9 @@ import {
   TORCH_ACTIVATION_CLASS,
 } from './types.js';
 
-export class IRError extends Error {}
+export class IRError extends Error {
+  override name = 'IRError';
+}
 
 function convOut(size: number, k: number, s: number, p0: number, p1: number, d: number): number {
   return Math.floor((size + p0 + p1 - d * (k - 1) - 1) / s) + 1;

@@ -2,7 +2,9 @@ import type { Graph, TapMode } from '../ir/types.js';
 import type { Rng } from '../util/rng.js';
 
 /** A user-facing problem with an architecture id or build option (one clear line). */
-export class SpaceError extends Error {}
+export class SpaceError extends Error {
+  override name = 'SpaceError';
+}
 
 export interface BuildOptions {
   /** dataset name; fixes classes and input size where the space depends on it */
@@ -11,6 +13,11 @@ export interface BuildOptions {
   classes?: number;
   /** input resolution (spaces that allow it) */
   resolution?: number;
+  /**
+   * TransNAS only: rewrite the macro skeleton `41414` to `41412` before building, as the
+   * reference's BackboneTrans does (default true); false builds the skeleton as written.
+   */
+  rewrite41414?: boolean;
 }
 
 export interface Space {
@@ -30,6 +37,10 @@ export interface Space {
   indexOf(arch: string): number;
   /** the network for an architecture */
   build(arch: string, opts?: BuildOptions): Graph;
+  /** which image statistics / source family a dataset of this space uses (default: the dataset name) */
+  imageDataset?(dataset: string): string;
+  /** kernel widths the reference uses: the fixed SPEC values, or detected by HDA */
+  readonly defaultGammas?: 'reference' | 'hda';
 }
 
 /** k distinct architectures, uniformly without replacement, from a seeded stream. */

@@ -114,7 +114,9 @@ export interface ProtoField {
   bytes?: Uint8Array;
 }
 
-export class ProtoError extends Error {}
+export class ProtoError extends Error {
+  override name = 'ProtoError';
+}
 
 /** Decode one message level into its fields (in order). Sub-messages stay as bytes. */
 export function decodeFields(data: Uint8Array, what = 'message'): ProtoField[] {

@@ -1,0 +1,109 @@
+/** Option parsing and validation shared by the commands: every bad value is one clear UsageError. */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { type Command, Option } from 'commander';
+import { BACKEND_NAMES, type BackendName } from '../backends/types.js';
+import { TAP_MODES, type TapMode } from '../ir/types.js';
+import { HDA_VARIANTS, type HdaVariant } from '../proxies/hda.js';
+import { type ProxyName, parseProxyList } from '../proxies/index.js';
+import { getSpace, spaceNames } from '../spaces/index.js';
+import type { BuildOptions, Space } from '../spaces/types.js';
+import { UsageError } from './errors.js';
+
+export function int(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (v: string): number => {
+    if (!/^-?\d+$/.test(v.trim())) throw new UsageError(`${name} must be a whole number, got "${v}"`);
+    const n = Number(v);
+    if (n < min || n > max) throw new UsageError(`${name} must be between ${min} and ${max}, got ${n}`);
+    return n;
+  };
+}
+
+export function positiveFloat(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n) || n <= 0) throw new UsageError(`${name} must be a positive number, got "${v}"`);
+    return n;
+  };
+}
+
+export function oneOf<T extends string>(name: string, allowed: readonly T[]) {
+  return (v: string): T => {
+    if (!(allowed as readonly string[]).includes(v)) throw new UsageError(`${name} must be one of ${allowed.join(', ')}, got "${v}"`);
+    return v as T;
+  };
+}
+
+/** Options every scoring command takes. */
+export interface CommonOpts {
+  space: string;
+  dataset?: string;
+  data: string;
+  batch: number;
+  seed: string;
+  backend: BackendName;
+  taps?: TapMode;
+  resolution?: number;
+  augment?: boolean;
+  json?: boolean;
+  debug?: boolean;
+  cacheDir?: string;
+}
+
+export function addSpaceOptions(c: Command): Command {
+  return c
+    .addOption(new Option('--space <name>', `design space: ${spaceNames().join(', ')}`).default('nb201'))
+    .option('--dataset <name>', 'dataset: sets the classifier width, input size and image normalisation (default: the space\'s first)')
+    .option('--resolution <px>', 'input resolution, for spaces that allow it (TransNAS)', int('--resolution', 8, 4096));
+}
+
+export function addImageOptions(c: Command): Command {
+  return c
+    .option(
+      '--data <src>',
+      'images: "synthetic" (seeded Gaussian), a CIFAR/ImageNet16 batch file or folder, an image folder, the CIFAR-10 PNG sprite, or cifar10/cifar100 (downloaded once into the cache)',
+      'synthetic',
+    )
+    .option('--batch <n>', 'images per network (N; the reference uses 3)', int('--batch', 2, 256), 3)
+    .option('--seed <s>', 'seed for the image choice, augmentation, sampling and weight initialisation', '1')
+    .option('--augment', 'random crop (4-pixel padding) and horizontal flip, as the reference loader does')
+    .option('--cache-dir <dir>', 'where downloads and the score cache live', defaultCacheDir());
+}
+
+export function addScoringOptions(c: Command): Command {
+  return c
+    .addOption(new Option('--backend <name>', 'onnx (fast, float32 forward) or reference (float64 interpreter, slow)').choices([...BACKEND_NAMES]).default('onnx'))
+    .addOption(new Option('--taps <mode>', 'activation outputs for RBFleX: reference ("ReLU" in the module type, as the authors\' hooks) or activations (activation functions only, as the paper)').choices([...TAP_MODES]))
+    .option('--gamma-k <g>', 'RBF width for activations (default: the reference value for this space, or HDA)', positiveFloat('--gamma-k'))
+    .option('--gamma-q <g>', 'RBF width for the classifier input (default: as --gamma-k)', positiveFloat('--gamma-q'))
+    .option('--hda', 'detect both gammas with HDA before scoring (instead of the fixed values)')
+    .addOption(new Option('--hda-variant <v>', 'HDA variant when detecting gammas').choices([...HDA_VARIANTS]).default('paper'))
+    .option('--hda-networks <m>', 'networks HDA samples', int('--hda-networks', 1, 10000), 10);
+}
+
+export function defaultCacheDir(): string {
+  return process.env.RBFLEX_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'rbflex');
+}
+
+export function resolveSpace(name: string): Space {
+  return getSpace(name);
+}
+
+export function buildOptions(space: Space, o: { dataset?: string; resolution?: number }): BuildOptions {
+  const dataset = o.dataset ?? space.datasets[0];
+  if (dataset !== undefined && !space.datasets.includes(dataset)) {
+    throw new UsageError(`--dataset ${dataset} is not a dataset of ${space.name}; choose one of ${space.datasets.join(', ')}`);
+  }
+  const b: BuildOptions = {};
+  if (dataset !== undefined) b.dataset = dataset;
+  if (o.resolution !== undefined) b.resolution = o.resolution;
+  return b;
+}
+
+export function proxies(list: string): ProxyName[] {
+  return parseProxyList(list);
+}
+
+export function hdaVariant(v: string): HdaVariant {
+  return oneOf('--hda-variant', HDA_VARIANTS)(v);
+}

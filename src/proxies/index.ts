@@ -1,0 +1,86 @@
+/**
+ * One proxy interface: a proxy reads the IR (params, flops) or the tapped features of the
+ * shared forward pass (rbflex, naswot) and returns a number, higher = predicted better.
+ */
+import { countFlops, countParams } from '../ir/analysis.js';
+import type { Graph, TapMode } from '../ir/types.js';
+import { type Features, segmentsFor } from '../backends/types.js';
+import { naswotScore } from './naswot.js';
+import { type ColumnBlock, rbflexScore } from './rbflex.js';
+
+export const PROXY_NAMES = ['rbflex', 'naswot', 'params', 'flops'] as const;
+export type ProxyName = (typeof PROXY_NAMES)[number];
+
+/** The fixed kernel widths of the reference scripts for NB201, NATS-SSS and TransNAS. */
+export const REFERENCE_GAMMAS = { gammaK: 2.68690173088039e-12, gammaQ: 1.02460061284506e-11 } as const;
+
+export interface ProxySettings {
+  /** RBF kernel widths for rbflex */
+  gammaK: number;
+  gammaQ: number;
+  /** which activation outputs rbflex reads */
+  taps: TapMode;
+}
+
+export interface ProxyContext {
+  graph: Graph;
+  features?: Features;
+}
+
+export interface Proxy {
+  name: ProxyName;
+  /** needs a forward pass; and which tap modes */
+  taps: TapMode[];
+  /** a string that changes whenever the proxy's result could (for the score cache) */
+  key(s: ProxySettings): string;
+  score(ctx: ProxyContext, s: ProxySettings): { value: number; note?: string };
+}
+
+export function blocksFor(f: Features, mode: TapMode): ColumnBlock[] {
+  return segmentsFor(f, mode).map(({ seg, count }) => ({ data: seg.data, size: seg.size, count }));
+}
+
+function needFeatures(ctx: ProxyContext, name: string): Features {
+  if (!ctx.features) throw new Error(`${name} needs a forward pass`);
+  return ctx.features;
+}
+
+export const PROXIES: Record<ProxyName, (s: ProxySettings) => Proxy> = {
+  rbflex: (s) => ({
+    name: 'rbflex',
+    taps: [s.taps],
+    key: (st) => `rbflex:v1:taps=${st.taps}:gk=${st.gammaK}:gq=${st.gammaQ}`,
+    score: (ctx, st) => {
+      const f = needFeatures(ctx, 'rbflex');
+      const y: ColumnBlock[] = [{ data: f.y.data, size: f.y.size, count: 1 }];
+      const r = rbflexScore(blocksFor(f, st.taps), y, f.n, st.gammaK, st.gammaQ);
+      return r.degenerate ? { value: r.score, note: r.degenerate } : { value: r.score };
+    },
+  }),
+  naswot: () => ({
+    name: 'naswot',
+    taps: ['activations'],
+    key: () => 'naswot:v1:taps=activations',
+    score: (ctx) => ({ value: naswotScore(blocksFor(needFeatures(ctx, 'naswot'), 'activations'), needFeatures(ctx, 'naswot').n) }),
+  }),
+  params: () => ({ name: 'params', taps: [], key: () => 'params:v1', score: (ctx) => ({ value: countParams(ctx.graph) }) }),
+  flops: () => ({ name: 'flops', taps: [], key: () => 'flops:v1:xautodl', score: (ctx) => ({ value: countFlops(ctx.graph) }) }),
+};
+
+export class ProxyError extends Error {
+  override name = 'ProxyError';
+}
+
+export function parseProxyList(s: string): ProxyName[] {
+  const names = s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+  if (names.length === 0) throw new ProxyError('no proxy named; choose from ' + PROXY_NAMES.join(', '));
+  for (const n of names) {
+    if (!(PROXY_NAMES as readonly string[]).includes(n)) {
+      throw new ProxyError(`unknown proxy "${n}"; choose from ${PROXY_NAMES.join(', ')}`);
+    }
+  }
+  return [...new Set(names)] as ProxyName[];
+}

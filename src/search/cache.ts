@@ -1,0 +1,72 @@
+/**
+ * Score cache in SQLite: one row per (space, build options, arch, proxy + settings, image batch, seed).
+ * Each score is committed as soon as it is computed (WAL), so a killed run loses at most the
+ * networks in flight and a rerun picks up where it stopped.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+
+export interface CacheContext {
+  space: string;
+  /** build options + dataset, serialised */
+  build: string;
+  images: string;
+  seed: string;
+}
+
+export class ScoreCache {
+  private readonly db: Database.Database;
+  private readonly getStmt: Database.Statement;
+  private readonly putStmt: Database.Statement;
+
+  constructor(
+    readonly path: string,
+    private readonly ctx: CacheContext,
+  ) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(`CREATE TABLE IF NOT EXISTS scores (
+      space TEXT NOT NULL, build TEXT NOT NULL, images TEXT NOT NULL, seed TEXT NOT NULL,
+      proxy TEXT NOT NULL, arch TEXT NOT NULL,
+      value REAL, note TEXT, ms REAL, created TEXT NOT NULL,
+      PRIMARY KEY (space, build, images, seed, proxy, arch)
+    )`);
+    this.getStmt = this.db.prepare(
+      'SELECT value, note FROM scores WHERE space=? AND build=? AND images=? AND seed=? AND proxy=? AND arch=?',
+    );
+    this.putStmt = this.db.prepare(
+      `INSERT OR REPLACE INTO scores (space, build, images, seed, proxy, arch, value, note, ms, created)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+  }
+
+  /** value for a proxy key, or undefined when not cached. -Infinity round-trips. */
+  get(proxyKey: string, arch: string): { value: number; note?: string } | undefined {
+    const c = this.ctx;
+    const row = this.getStmt.get(c.space, c.build, c.images, c.seed, proxyKey, arch) as
+      | { value: number | null; note: string | null }
+      | undefined;
+    if (!row || row.value === null) return undefined;
+    return row.note ? { value: row.value, note: row.note } : { value: row.value };
+  }
+
+  /** store several proxies' values of one arch in one transaction */
+  put(arch: string, entries: { proxyKey: string; value: number; note?: string }[], ms: number): void {
+    const c = this.ctx;
+    const now = new Date().toISOString();
+    this.db.transaction(() => {
+      for (const e of entries) {
+        if (Number.isNaN(e.value)) continue;
+        this.putStmt.run(c.space, c.build, c.images, c.seed, e.proxyKey, arch, e.value, e.note ?? null, ms, now);
+      }
+    })();
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

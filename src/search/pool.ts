@@ -1,0 +1,107 @@
+/**
+ * Parallel scoring: one worker thread per core, each with its own Scorer and onnxruntime
+ * sessions (one intra-op thread each). With 0 workers, scores in this thread.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { ImageBatch } from '../backends/types.js';
+import { type ArchScore, Scorer, type ScorerConfig } from './scorer.js';
+
+export function defaultWorkers(): number {
+  return Math.max(1, availableParallelism());
+}
+
+/** An error raised inside a worker, rebuilt with its original name and message. */
+export class WorkerTaskError extends Error {
+  constructor(
+    readonly originalName: string,
+    message: string,
+    readonly originalStack?: string,
+  ) {
+    super(message);
+    this.name = originalName;
+  }
+}
+
+interface Pending {
+  resolve: (r: ArchScore) => void;
+  reject: (e: Error) => void;
+}
+
+export class ScorePool {
+  private readonly workers: Worker[] = [];
+  private readonly idle: Worker[] = [];
+  private readonly queue: { id: number; arch: string }[] = [];
+  private readonly pending = new Map<number, Pending>();
+  private readonly busy = new Map<Worker, number>();
+  private readonly local?: Scorer;
+  private nextId = 0;
+  private closed = false;
+
+  constructor(config: ScorerConfig, images: ImageBatch, workers: number) {
+    if (workers <= 0) {
+      this.local = new Scorer(config, images);
+      return;
+    }
+    const url = new URL('./worker.js', import.meta.url);
+    for (let i = 0; i < workers; i++) {
+      const w = new Worker(url, { workerData: { config, images } });
+      w.on('message', (m: { id: number; result?: ArchScore; error?: { name: string; message: string; stack?: string } }) => {
+        const p = this.pending.get(m.id);
+        this.pending.delete(m.id);
+        this.busy.delete(w);
+        this.idle.push(w);
+        this.pump();
+        if (!p) return;
+        if (m.error) p.reject(new WorkerTaskError(m.error.name, m.error.message, m.error.stack));
+        else p.resolve(m.result!);
+      });
+      w.on('error', (e) => {
+        const id = this.busy.get(w);
+        if (id !== undefined) {
+          this.pending.get(id)?.reject(e);
+          this.pending.delete(id);
+        }
+        this.failAll(e);
+      });
+      this.workers.push(w);
+      this.idle.push(w);
+    }
+  }
+
+  get size(): number {
+    return this.workers.length;
+  }
+
+  score(arch: string): Promise<ArchScore> {
+    if (this.closed) return Promise.reject(new Error('score pool is closed'));
+    if (this.local) return this.local.score(arch);
+    const id = this.nextId++;
+    return new Promise<ArchScore>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.queue.push({ id, arch });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.idle.length > 0 && this.queue.length > 0) {
+      const w = this.idle.pop()!;
+      const job = this.queue.shift()!;
+      this.busy.set(w, job.id);
+      w.postMessage(job);
+    }
+  }
+
+  private failAll(e: Error): void {
+    for (const [, p] of this.pending) p.reject(e);
+    this.pending.clear();
+    this.queue.length = 0;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.failAll(new Error('score pool closed'));
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * The search protocol (SPEC section 4) and correlation studies, independent of how scores
+ * are computed: they take a `score(archs)` function (a ScoringSession) and an accuracy look-up.
+ */
+import type { ProxyName } from '../proxies/index.js';
+import type { Space } from '../spaces/types.js';
+import { Rng } from '../util/rng.js';
+import type { ArchScore } from './scorer.js';
+import { type Correlations, correlations, meanStd, topKHitRate } from './stats.js';
+
+export type ScoreFn = (archs: readonly string[]) => Promise<Map<string, ArchScore>>;
+export type AccuracyFn = (arch: string) => number | undefined;
+
+export interface TrialPick {
+  trial: number;
+  arch: string;
+  score: number;
+  accuracy?: number;
+}
+
+export interface SearchResult {
+  samples: number;
+  trials: number;
+  /** per proxy: each trial's pick */
+  picks: Record<string, TrialPick[]>;
+  /** per proxy: mean and population std of the picked accuracies (when a benchmark is given) */
+  summary: Record<string, { mean: number; std: number } | undefined>;
+  /** wall time spent scoring, ms (benchmark look-ups and sampling excluded) */
+  searchMs: number;
+  uniqueArchs: number;
+}
+
+/** Trial t samples S archs with its own seeded stream: trials are independent and reproducible. */
+export function trialSample(space: Space, seed: string, trial: number, samples: number): string[] {
+  const rng = Rng.derive(seed, 'search-trial', trial);
+  return rng.sample(space.size, Math.min(samples, space.size)).map((i) => space.archAt(i));
+}
+
+/** The highest score wins; ties go to the earlier-sampled arch. -Infinity never beats a finite score. */
+export function pickBest(archs: readonly string[], scores: Map<string, ArchScore>, proxy: ProxyName): { arch: string; score: number } {
+  let best: { arch: string; score: number } | undefined;
+  for (const a of archs) {
+    const s = scores.get(a)!.scores[proxy]!;
+    if (!best || s > best.score) best = { arch: a, score: s };
+  }
+  return best!;
+}
+
+export async function runSearch(o: {
+  space: Space;
+  seed: string;
+  samples: number;
+  trials: number;
+  proxies: ProxyName[];
+  score: ScoreFn;
+  accuracy?: AccuracyFn;
+  scoringMs: () => number;
+  /** an arch pool to sample from instead of the whole space (e.g. the benchmark's archs) */
+  pool?: readonly string[];
+}): Promise<SearchResult> {
+  const trialArchs: string[][] = [];
+  for (let t = 0; t < o.trials; t++) {
+    if (o.pool) {
+      const rng = Rng.derive(o.seed, 'search-trial', t);
+      trialArchs.push(rng.sample(o.pool.length, Math.min(o.samples, o.pool.length)).map((i) => o.pool![i]!));
+    } else trialArchs.push(trialSample(o.space, o.seed, t, o.samples));
+  }
+  const before = o.scoringMs();
+  const all = trialArchs.flat();
+  const scores = await o.score(all);
+  const searchMs = o.scoringMs() - before;
+  const picks: SearchResult['picks'] = {};
+  const summary: SearchResult['summary'] = {};
+  for (const p of o.proxies) {
+    picks[p] = trialArchs.map((archs, trial) => {
+      const best = pickBest(archs, scores, p);
+      const acc = o.accuracy?.(best.arch);
+      return acc === undefined ? { trial, ...best } : { trial, ...best, accuracy: acc };
+    });
+    const accs = picks[p]!.map((x) => x.accuracy).filter((x): x is number => x !== undefined);
+    summary[p] = accs.length === o.trials && accs.length > 0 ? meanStd(accs) : undefined;
+  }
+  return { samples: o.samples, trials: o.trials, picks, summary, searchMs, uniqueArchs: new Set(all).size };
+}
+
+export interface StudyRow {
+  arch: string;
+  accuracy: number;
+  scores: Partial<Record<ProxyName, number>>;
+}
+
+export interface ProxyStudy {
+  proxy: ProxyName;
+  correlations: Correlations;
+  /** top-k hit rate for k = 1%, 5%, 10% of the archs (at least 1) */
+  topK: { fraction: number; k: number; hitRate: number }[];
+  /** -Infinity scores (singular kernels) */
+  degenerate: number;
+}
+
+export function analyseStudy(rows: readonly StudyRow[], proxies: readonly ProxyName[]): ProxyStudy[] {
+  const acc = rows.map((r) => r.accuracy);
+  return proxies.map((p) => {
+    const s = rows.map((r) => r.scores[p]!);
+    return {
+      proxy: p,
+      correlations: correlations(s, acc),
+      topK: [0.01, 0.05, 0.1].map((fraction) => {
+        const k = Math.max(1, Math.round(fraction * rows.length));
+        return { fraction, k, hitRate: topKHitRate(s, acc, k) };
+      }),
+      degenerate: s.filter((v) => v === -Infinity).length,
+    };
+  });
+}
