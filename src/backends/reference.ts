@@ -5,7 +5,7 @@
 import { ACTIVATION_FN } from '../ir/activations.js';
 import { numel, tappedUnion } from '../ir/analysis.js';
 import type { Weights } from '../ir/init.js';
-import type { Graph, Node } from '../ir/types.js';
+import { type Graph, type Node, activationAlpha } from '../ir/types.js';
 import {
   type Backend,
   type Features,
@@ -185,8 +185,9 @@ function evalNode(n: Node, ins: T[], w: Weights, bsz: number): T {
       return batchnorm(x, n, p?.weight, p?.bias);
     case 'activation': {
       const f = ACTIVATION_FN[n.op.fn];
+      const alpha = activationAlpha(n.op);
       const out = new Float64Array(x.data.length);
-      for (let i = 0; i < out.length; i++) out[i] = f(x.data[i]!);
+      for (let i = 0; i < out.length; i++) out[i] = f(x.data[i]!, alpha);
       return { b: x.b, shape: n.shape, data: out };
     }
     case 'avgpool':

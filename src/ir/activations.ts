@@ -1,10 +1,10 @@
 import type { ActivationKind } from './types.js';
 
-/** erf in float64 (Taylor series near 0, continued fraction for erfc in the tails); |error| < 1e-13. */
+/** erf in float64 (Taylor series for |x| < 2, continued fraction for erfc beyond); |error| < 1e-14. */
 export function erf(x: number): number {
   if (Number.isNaN(x)) return NaN;
   const ax = Math.abs(x);
-  if (ax < 3) {
+  if (ax < 2) {
     let sum = x;
     let term = x;
     const x2 = x * x;
@@ -44,17 +44,20 @@ function softplus(x: number): number {
   return x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x));
 }
 
-/** The activation functions with PyTorch's default arguments, in float64. */
-export const ACTIVATION_FN: Record<ActivationKind, (x: number) => number> = {
+/**
+ * The activation functions in float64. `a` is the op's alpha (leaky_relu slope, elu / celu alpha);
+ * PyTorch's defaults are 0.01 and 1.
+ */
+export const ACTIVATION_FN: Record<ActivationKind, (x: number, a: number) => number> = {
   relu: (x) => (x > 0 ? x : 0),
   gelu: (x) => 0.5 * x * (1 + erf(x / Math.SQRT2)),
   silu: (x) => x / (1 + Math.exp(-x)),
-  leaky_relu: (x) => (x >= 0 ? x : 0.01 * x),
+  leaky_relu: (x, a) => (x >= 0 ? x : a * x),
   relu6: (x) => Math.min(Math.max(x, 0), 6),
   mish: (x) => x * Math.tanh(softplus(x)),
   hardswish: (x) => (x * Math.min(Math.max(x + 3, 0), 6)) / 6,
-  celu: (x) => Math.max(0, x) + Math.min(0, Math.expm1(x)),
-  elu: (x) => (x > 0 ? x : Math.expm1(x)),
+  celu: (x, a) => Math.max(0, x) + Math.min(0, a * Math.expm1(x / a)),
+  elu: (x, a) => (x > 0 ? x : a * Math.expm1(x)),
   hardtanh: (x) => Math.min(Math.max(x, -1), 1),
   selu: (x) => SELU_SCALE * (x > 0 ? x : SELU_ALPHA * Math.expm1(x)),
   sigmoid: (x) => 1 / (1 + Math.exp(-x)),

@@ -136,15 +136,15 @@ export class GraphBuilder {
    * An activation module. Its taps follow the two rules: always an `activations` tap;
    * a `reference` tap when the PyTorch class name contains "ReLU".
    */
-  activation(name: string, x: number, fn: ActivationKind): number {
+  activation(name: string, x: number, fn: ActivationKind, alpha?: number): number {
     const taps: TapCounts = { activations: 1, reference: TORCH_ACTIVATION_CLASS[fn].includes('ReLU') ? 1 : 0 };
-    const key = `act:${fn}:${x}`;
+    const key = `act:${fn}:${alpha ?? 'default'}:${x}`;
     const prev = this.memo.get(key);
     if (prev !== undefined) {
       this.nodes[prev]!.instances++;
       return this.tap(prev, taps);
     }
-    const id = this.add(name, { kind: 'activation', fn }, [x], this.shape(x), taps);
+    const id = this.add(name, alpha === undefined ? { kind: 'activation', fn } : { kind: 'activation', fn, alpha }, [x], this.shape(x), taps);
     this.memo.set(key, id);
     return id;
   }

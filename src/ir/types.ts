@@ -66,6 +66,14 @@ export interface BatchNormOp {
 export interface ActivationOp {
   kind: 'activation';
   fn: ActivationKind;
+  /** negative slope (leaky_relu, default 0.01) or alpha (elu / celu, default 1); PyTorch defaults when absent */
+  alpha?: number;
+}
+
+/** The alpha an activation runs with (PyTorch's default when the op has none). */
+export function activationAlpha(op: ActivationOp): number {
+  if (op.alpha !== undefined) return op.alpha;
+  return op.fn === 'leaky_relu' ? 0.01 : 1;
 }
 export interface PoolOp {
   kind: 'avgpool' | 'maxpool';

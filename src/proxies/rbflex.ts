@@ -18,38 +18,13 @@ export interface ColumnBlock {
  * Returns the symmetric n x n matrix, row-major.
  */
 export function normalizedSquaredDistances(blocks: readonly ColumnBlock[], n: number): Float64Array {
-  const d = new Float64Array(n * n);
   const pairs = (n * (n - 1)) / 2;
   const acc = new Float64Array(pairs);
-  const v = new Float64Array(n);
   for (const b of blocks) {
-    const part = new Float64Array(pairs);
-    const { data, size } = b;
-    for (let k = 0; k < size; k++) {
-      let mn = Infinity;
-      let mx = -Infinity;
-      for (let i = 0; i < n; i++) {
-        const x = data[i * size + k]!;
-        v[i] = x;
-        if (x < mn) mn = x;
-        if (x > mx) mx = x;
-      }
-      if (!(mx > mn)) {
-        if (Number.isNaN(mx) || Number.isNaN(mn) || !Number.isFinite(mx - mn)) part[0] = NaN;
-        continue;
-      }
-      const inv = 1 / (mx - mn);
-      let p = 0;
-      for (let i = 0; i < n; i++) {
-        const xi = (v[i]! - mn) * inv;
-        for (let j = i + 1; j < n; j++) {
-          const t = xi - (v[j]! - mn) * inv;
-          part[p++]! += t * t;
-        }
-      }
-    }
+    const part = n === 3 ? blockDistances3(b.data, b.size) : blockDistancesN(b.data, b.size, n);
     for (let p = 0; p < pairs; p++) acc[p]! += b.count * part[p]!;
   }
+  const d = new Float64Array(n * n);
   let p = 0;
   for (let i = 0; i < n; i++) {
     for (let j = i + 1; j < n; j++) {
@@ -59,6 +34,65 @@ export function normalizedSquaredDistances(blocks: readonly ColumnBlock[], n: nu
     }
   }
   return d;
+}
+
+/** pair distances of one block, pairs in (0,1), (0,2), ... order; NaN if a column is not finite */
+function blockDistancesN(data: ArrayLike<number>, size: number, n: number): Float64Array {
+  const part = new Float64Array((n * (n - 1)) / 2);
+  const v = new Float64Array(n);
+  for (let k = 0; k < size; k++) {
+    let mn = Infinity;
+    let mx = -Infinity;
+    for (let i = 0; i < n; i++) {
+      const x = data[i * size + k]!;
+      v[i] = x;
+      if (x < mn) mn = x;
+      if (x > mx) mx = x;
+    }
+    if (!(mx > mn)) {
+      if (!(mx === mn && Number.isFinite(mx))) part.fill(NaN);
+      continue;
+    }
+    const inv = 1 / (mx - mn);
+    if (!Number.isFinite(inv) || !Number.isFinite(mx - mn)) part.fill(NaN);
+    let p = 0;
+    for (let i = 0; i < n; i++) {
+      for (let j = i + 1; j < n; j++) {
+        const t = (v[i]! - v[j]!) * inv;
+        part[p++]! += t * t;
+      }
+    }
+  }
+  return part;
+}
+
+/**
+ * The N = 3 case (the reference batch size), unrolled and branch-free: a constant column has
+ * zero differences, so dividing them by max(range, tiny) adds exactly 0.
+ */
+function blockDistances3(data: ArrayLike<number>, size: number): Float64Array {
+  let d01 = 0;
+  let d02 = 0;
+  let d12 = 0;
+  let finite = true;
+  const o1 = size;
+  const o2 = 2 * size;
+  for (let k = 0; k < size; k++) {
+    const a = data[k]!;
+    const b = data[o1 + k]!;
+    const c = data[o2 + k]!;
+    const r = Math.max(a, b, c) - Math.min(a, b, c);
+    const inv = 1 / Math.max(r, 1e-300);
+    const x = (a - b) * inv;
+    const y = (a - c) * inv;
+    const z = (b - c) * inv;
+    d01 += x * x;
+    d02 += y * y;
+    d12 += z * z;
+  }
+  // NaN or infinite features make a sum NaN (inf - inf, 0 * inf) or leave an infinite range
+  if (!(Number.isFinite(d01) && Number.isFinite(d02) && Number.isFinite(d12))) finite = false;
+  return finite ? new Float64Array([d01, d02, d12]) : new Float64Array([NaN, NaN, NaN]);
 }
 
 export interface RbflexParts {

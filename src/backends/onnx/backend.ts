@@ -52,7 +52,7 @@ export class OnnxBackend implements Backend {
           node: g.classifierInput,
           counts: { reference: 1, activations: 1 },
           size: numel(g.nodes[g.classifierInput]!.shape),
-          data: take(model.classifierOutput),
+          data: take(model.classifierOutput!),
         },
       };
     } finally {

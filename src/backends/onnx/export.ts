@@ -6,16 +6,18 @@
  *    so all N images run in one call and none sees the others;
  *  - `batch`: ReduceMean over (N, H, W), written out op by op.
  * (onnxruntime's CPU build has no BatchNormalization training_mode=1 kernel; see ARCHITECTURE.md.)
- * Taps become extra graph outputs: `t<node>` for activation outputs, `q` for the classifier input.
+ * Taps, the classifier input and (optionally) the logits become graph outputs, named by their values.
  */
 import { numel, tappedUnion } from '../../ir/analysis.js';
 import { SELU } from '../../ir/activations.js';
 import type { Weights } from '../../ir/init.js';
-import type { Graph, Node, TapMode } from '../../ir/types.js';
+import { type Graph, type Node, TORCH_ACTIVATION_CLASS, type TapMode, activationAlpha } from '../../ir/types.js';
 import type { BatchNormMode } from '../types.js';
 import { ProtoWriter } from './protobuf.js';
 
 export const OPSET = 20;
+/** metadata key of portable models: value name -> extra `reference` tap count */
+export const REFERENCE_TAPS_KEY = 'rbflex.reference_taps';
 const IR_VERSION = 9;
 const FLOAT = 1;
 const INT64 = 7;
@@ -105,16 +107,24 @@ function i64bytes(a: number[]): Uint8Array {
 
 export interface ExportOptions {
   taps: readonly TapMode[];
-  bn: BatchNormMode;
+  /**
+   * per-image / batch: training-mode statistics (see above);
+   * inference: a standard BatchNormalization node with running mean 0 and variance 1
+   * (PyTorch's fresh buffers), for a portable model other tools can read.
+   */
+  bn: BatchNormMode | 'inference';
   /** also expose the logits as output `logits` */
   logits?: boolean;
+  /** expose the classifier input as output `q` (default true) */
+  classifierInput?: boolean;
 }
 
 export interface ExportedModel {
   bytes: Uint8Array;
   /** graph output name per tapped node id */
   tapOutputs: { node: number; counts: Record<TapMode, number>; size: number; output: string }[];
-  classifierOutput: string;
+  classifierOutput?: string;
+  logitsOutput?: string;
 }
 
 /** ONNX model of the network: weights as initializers, taps as outputs, batch dimension symbolic. */
@@ -185,7 +195,15 @@ export function exportOnnx(g: Graph, weights: Weights, opts: ExportOptions): Exp
       }
       case 'batchnorm': {
         const C = op.channels;
-        if (opts.bn === 'per-image') {
+        if (opts.bn === 'inference') {
+          const s = param(n, 'weight', [C], 1)!;
+          const b = param(n, 'bias', [C], 0)!;
+          emit({
+            op: 'BatchNormalization',
+            inputs: [x, s, b, floatConst(new Array<number>(C).fill(0), [C]), floatConst(new Array<number>(C).fill(1), [C])],
+            attrs: [{ name: 'epsilon', f: op.eps }],
+          });
+        } else if (opts.bn === 'per-image') {
           const s = param(n, 'weight', [C], 1)!;
           const b = param(n, 'bias', [C], 0)!;
           emit({ op: 'InstanceNormalization', inputs: [x, s, b], attrs: [{ name: 'epsilon', f: op.eps }] });
@@ -220,7 +238,7 @@ export function exportOnnx(g: Graph, weights: Weights, opts: ExportOptions): Exp
             emit({ op: 'Mul', inputs: [x, `${out}_sig`] });
             break;
           case 'leaky_relu':
-            emit({ op: 'LeakyRelu', inputs: [x], attrs: [{ name: 'alpha', f: 0.01 }] });
+            emit({ op: 'LeakyRelu', inputs: [x], attrs: [{ name: 'alpha', f: activationAlpha(op) }] });
             break;
           case 'relu6':
             emit({ op: 'Clip', inputs: [x, floatConst([0], []), floatConst([6], [])] });
@@ -232,10 +250,10 @@ export function exportOnnx(g: Graph, weights: Weights, opts: ExportOptions): Exp
             emit({ op: 'HardSwish', inputs: [x] });
             break;
           case 'celu':
-            emit({ op: 'Celu', inputs: [x], attrs: [{ name: 'alpha', f: 1 }] });
+            emit({ op: 'Celu', inputs: [x], attrs: [{ name: 'alpha', f: activationAlpha(op) }] });
             break;
           case 'elu':
-            emit({ op: 'Elu', inputs: [x], attrs: [{ name: 'alpha', f: 1 }] });
+            emit({ op: 'Elu', inputs: [x], attrs: [{ name: 'alpha', f: activationAlpha(op) }] });
             break;
           case 'hardtanh':
             emit({ op: 'Clip', inputs: [x, floatConst([-1], []), floatConst([1], [])] });
@@ -324,21 +342,38 @@ export function exportOnnx(g: Graph, weights: Weights, opts: ExportOptions): Exp
         break;
     }
     valueOf.set(n.id, out);
+    if (opts.bn === 'inference' && op.kind === 'activation' && n.instances > 1) {
+      // portable models keep one node per PyTorch module, as torch.onnx.export would write them
+      const first = nodes[nodes.length - 1]!;
+      if (first.outputs[0] !== out) throw new Error(`${g.label}: activation ${n.name} lowered to several nodes; cannot repeat it`);
+      for (let k = 1; k < n.instances; k++) nodes.push({ ...first, name: `${n.name}#${k}`, outputs: [`${out}_${k}`] });
+    }
   }
 
+  // Graph outputs name the internal values directly (no Identity copies); a value exposed
+  // twice (a tap that is also the classifier input) is one output.
   const outputs: { name: string; dims: (number | string)[] }[] = [];
-  const usedOut = new Set<string>();
-  const expose = (node: number, wanted: string): string => {
-    const src = valueOf.get(node)!;
-    if (src === 'input' || usedOut.has(wanted)) throw new Error(`cannot expose node ${node} as ${wanted}`);
-    nodes.push({ op: 'Identity', inputs: [src], outputs: [wanted] });
-    usedOut.add(wanted);
-    outputs.push({ name: wanted, dims: ['N', ...g.nodes[node]!.shape] });
-    return wanted;
+  const exposed = new Map<number, string>();
+  const expose = (node: number): string => {
+    const known = exposed.get(node);
+    if (known) return known;
+    let name = valueOf.get(node)!;
+    if (name === 'input') {
+      name = `v${node}_out`;
+      nodes.push({ op: 'Identity', inputs: ['input'], outputs: [name] });
+    }
+    exposed.set(node, name);
+    outputs.push({ name, dims: ['N', ...g.nodes[node]!.shape] });
+    return name;
   };
-  const tapOutputs = tappedUnion(g, opts.taps).map((t) => ({ ...t, output: expose(t.node, `t${t.node}`) }));
-  const classifierOutput = expose(g.classifierInput, 'q');
-  if (opts.logits) expose(g.output, 'logits');
+  const tapOutputs = tappedUnion(g, opts.taps).map((t) => ({ ...t, output: expose(t.node) }));
+  const classifierOutput = opts.classifierInput === false ? undefined : expose(g.classifierInput);
+  let logitsOutput: string | undefined;
+  if (opts.logits) {
+    logitsOutput = 'logits';
+    nodes.push({ op: 'Identity', inputs: [valueOf.get(g.output)!], outputs: [logitsOutput] });
+    outputs.push({ name: logitsOutput, dims: ['N', ...g.nodes[g.output]!.shape] });
+  }
 
   const w = new ProtoWriter();
   w.varint(1, IR_VERSION);
@@ -351,5 +386,15 @@ export function exportOnnx(g: Graph, weights: Weights, opts: ExportOptions): Exp
     for (const o of outputs) gw.message(12, (vw) => writeValueInfo(vw, o.name, o.dims));
   });
   w.message(8, (ow) => ow.string(1, '').varint(2, OPSET));
-  return { bytes: w.finish(), tapOutputs, classifierOutput };
+  if (opts.bn === 'inference') {
+    // reference taps that are not activation modules (e.g. ReLUConvBN outputs), so that
+    // `rbflex score --onnx` can read this model with the same taps as the native network
+    const extra: Record<string, number> = {};
+    for (const n of g.nodes) {
+      const own = n.op.kind === 'activation' && TORCH_ACTIVATION_CLASS[n.op.fn].includes('ReLU') ? n.instances : 0;
+      if (n.taps.reference > own) extra[valueOf.get(n.id)!] = n.taps.reference - own;
+    }
+    w.message(14, (mw) => mw.string(1, REFERENCE_TAPS_KEY).string(2, JSON.stringify(extra)));
+  }
+  return { bytes: w.finish(), tapOutputs, ...(classifierOutput ? { classifierOutput } : {}), ...(logitsOutput ? { logitsOutput } : {}) };
 }

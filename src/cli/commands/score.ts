@@ -1,0 +1,93 @@
+import type { Command } from 'commander';
+import type { ProxyName } from '../../proxies/index.js';
+import { jsonSafe, fmtNum } from '../../search/report.js';
+import { ScoringSession } from '../../search/session.js';
+import { defaultWorkers } from '../../search/pool.js';
+import { UsageError } from '../errors.js';
+import {
+  type CommonOpts,
+  addImageOptions,
+  addScoringOptions,
+  addSpaceOptions,
+  buildOptions,
+  int,
+  proxies,
+  resolveSpace,
+} from '../options.js';
+import { type GammaOpts, cachePath, describeImages, prepareImages, progressBar, resolveGammas } from '../prepare.js';
+
+interface ScoreOpts extends CommonOpts, GammaOpts {
+  arch: string[];
+  proxy: string;
+  workers?: number;
+  cache?: boolean;
+}
+
+export function registerScore(program: Command): void {
+  const c = program
+    .command('score')
+    .description('score one or more architectures with RBFleX (and peer proxies) on a batch of images')
+    .option('--arch <id>', 'architecture id; repeat for several', (v: string, prev: string[] = []) => [...prev, v]);
+  addSpaceOptions(c);
+  addImageOptions(c);
+  addScoringOptions(c)
+    .option('--proxy <list>', 'comma-separated proxies: rbflex, naswot, params, flops', 'rbflex')
+    .option('--workers <n>', 'worker threads (default: 1 per core when scoring many)', int('--workers', 0, 256))
+    .option('--no-cache', 'do not read or write the score cache')
+    .option('--json', 'one JSON object per architecture: {"arch":..,"scores":{"rbflex":..}} (-Infinity as the string "-Infinity")')
+    .addHelpText(
+      'after',
+      `
+RBFleX: each image runs alone through the untrained network (BatchNorm in training mode, per image);
+every activation output (X) and the classifier input (Y) are min-max normalised column-wise; two RBF
+kernels give score = N (log|det K| + log|det Q|). Higher is better; -Infinity means two images gave
+identical features. Weights come from the seed: same seed, same scores.`,
+    )
+    .action(async (o: ScoreOpts) => {
+      if (!o.arch?.length) throw new UsageError('name at least one --arch');
+      const space = resolveSpace(o.space);
+      const build = buildOptions(space, o);
+      const archs = o.arch.map((a) => space.parse(a));
+      const list: ProxyName[] = proxies(o.proxy);
+      const images = await prepareImages(space, build, o);
+      const log = (s: string) => {
+        if (!o.json) process.stderr.write(`${s}\n`);
+      };
+      const gammas = list.includes('rbflex') ? await resolveGammas(space, build, images, o, log) : { gammaK: 1, gammaQ: 1, source: '-' };
+      const bar = progressBar('scoring', !o.json && archs.length > 4);
+      const session = new ScoringSession({
+        space: space.name,
+        build,
+        images,
+        seed: o.seed,
+        proxies: list,
+        gammaK: gammas.gammaK,
+        gammaQ: gammas.gammaQ,
+        ...(o.taps ? { taps: o.taps } : {}),
+        backend: o.backend,
+        workers: o.workers ?? (archs.length > 4 ? defaultWorkers() : 0),
+        cachePath: cachePath(o),
+        onProgress: bar.onProgress,
+      });
+      try {
+        const scores = await session.score(archs);
+        bar.stop();
+        if (!o.json) {
+          log(`space ${space.name}, dataset ${build.dataset ?? '-'}, images ${describeImages(o, images)}`);
+          if (list.includes('rbflex')) log(`gamma_k ${gammas.gammaK}, gamma_q ${gammas.gammaQ} (${gammas.source}), taps ${session.settings.taps}, backend ${o.backend}`);
+        }
+        for (const a of archs) {
+          const r = scores.get(a)!;
+          if (o.json) {
+            process.stdout.write(`${JSON.stringify(jsonSafe({ arch: a, scores: r.scores, ...(r.notes ? { notes: r.notes } : {}) }))}\n`);
+          } else {
+            const parts = list.map((p) => `${p} ${fmtNum(r.scores[p], 10)}`);
+            process.stdout.write(`${a}  ${parts.join('  ')}${r.notes ? `  (${Object.values(r.notes).join('; ')})` : ''}\n`);
+          }
+        }
+      } finally {
+        bar.stop();
+        await session.close();
+      }
+    });
+}

@@ -1,0 +1,157 @@
+import type { Command } from 'commander';
+import type { Benchmark } from '../../benchmarks/types.js';
+import { openBenchmark } from '../../benchmarks/index.js';
+import type { ProxyName } from '../../proxies/index.js';
+import { runSearch } from '../../search/protocol.js';
+import { published } from '../../search/published.js';
+import { fmtNum, jsonSafe } from '../../search/report.js';
+import { ScoringSession } from '../../search/session.js';
+import { defaultWorkers } from '../../search/pool.js';
+import { UsageError } from '../errors.js';
+import { type CommonOpts, addImageOptions, addScoringOptions, addSpaceOptions, buildOptions, int, proxies, resolveSpace } from '../options.js';
+import { type GammaOpts, cachePath, describeImages, prepareImages, progressBar, resolveGammas } from '../prepare.js';
+
+export interface BenchOpts {
+  benchmark?: string;
+  metric?: string;
+  hp?: string;
+  task?: string;
+}
+
+interface SearchOpts extends CommonOpts, GammaOpts, BenchOpts {
+  samples: number;
+  trials: number;
+  proxy: string;
+  workers?: number;
+  cache?: boolean;
+}
+
+export function addBenchmarkOptions(c: Command): Command {
+  return c
+    .option('--benchmark <path>', 'ground truth: NB201 CSV, NATS-Bench directory (NATS-tss-v1_0-3ffb9-simple / NATS-sss-v1_0-50262-simple), TransNAS json, NAFBee json or NDS json')
+    .option('--metric <name>', 'ground-truth metric (default: the benchmark\'s test accuracy)')
+    .option('--hp <epochs>', 'NATS-Bench training schedule: 12 or 200 (TSS), 90 (SSS)')
+    .option('--task <name>', 'TransNAS-Bench-101 task (same as --dataset for transnas spaces)');
+}
+
+export function openGroundTruth(o: BenchOpts, space: string): Benchmark | undefined {
+  if (!o.benchmark) return undefined;
+  const b = openBenchmark(o.benchmark, { ...(o.hp ? { hp: o.hp } : {}), space });
+  if (b.space !== space) throw new UsageError(`--benchmark ${o.benchmark} holds ${b.space} architectures, not ${space}`);
+  return b;
+}
+
+export function applyTask(o: CommonOpts & BenchOpts): void {
+  if (o.task) {
+    if (o.dataset && o.dataset !== o.task) throw new UsageError('--task and --dataset disagree; give one');
+    o.dataset = o.task;
+  }
+}
+
+export function registerSearch(program: Command): void {
+  const c = program
+    .command('search')
+    .description('the RBFleX-NAS search protocol: sample S networks, pick the best score, repeat T independent trials')
+  addSpaceOptions(c);
+  addImageOptions(c);
+  addBenchmarkOptions(c);
+  addScoringOptions(c)
+    .option('--samples <s>', 'networks sampled per trial (S)', int('--samples', 1, 10_000_000), 1000)
+    .option('--trials <t>', 'independent trials (T)', int('--trials', 1, 10000), 10)
+    .option('--proxy <list>', 'proxies, each searched separately on the same samples: rbflex, naswot, params, flops', 'rbflex')
+    .option('--workers <n>', 'worker threads (default: 1 per core)', int('--workers', 0, 256))
+    .option('--no-cache', 'do not read or write the score cache')
+    .option('--json', 'print the result as one JSON object (no progress bar)')
+    .addHelpText(
+      'after',
+      `
+Each trial draws its own S architectures uniformly without replacement (seeded), scores them on one fixed
+image batch, and picks the highest score. With --benchmark the picks' ground-truth accuracies are reported
+as mean +- std over trials (population std, as the reference). Search time counts scoring only, not
+benchmark look-ups. Scores are cached (SQLite) so an interrupted search resumes where it stopped.
+Without --data the images are seeded synthetic Gaussian images (the built-in default).`,
+    )
+    .action(async (o: SearchOpts) => {
+      applyTask(o);
+      const space = resolveSpace(o.space);
+      const build = buildOptions(space, o);
+      const list: ProxyName[] = proxies(o.proxy);
+      const bench = openGroundTruth(o, space.name);
+      const log = (s: string) => {
+        if (!o.json) process.stderr.write(`${s}\n`);
+      };
+      const images = await prepareImages(space, build, o);
+      const gammas = list.includes('rbflex') ? await resolveGammas(space, build, images, o, log) : { gammaK: 1, gammaQ: 1, source: '-' };
+      const bar = progressBar('searching', !o.json);
+      const session = new ScoringSession({
+        space: space.name,
+        build,
+        images,
+        seed: o.seed,
+        proxies: list,
+        gammaK: gammas.gammaK,
+        gammaQ: gammas.gammaQ,
+        ...(o.taps ? { taps: o.taps } : {}),
+        backend: o.backend,
+        workers: o.workers ?? defaultWorkers(),
+        cachePath: cachePath(o),
+        onProgress: bar.onProgress,
+      });
+      const dataset = build.dataset;
+      const accuracy = bench ? (a: string) => bench.accuracy(a, dataset, o.metric) : undefined;
+      try {
+        const res = await runSearch({
+          space,
+          seed: o.seed,
+          samples: o.samples,
+          trials: o.trials,
+          proxies: list,
+          score: (a) => session.score(a),
+          ...(accuracy ? { accuracy } : {}),
+          scoringMs: () => session.scoringMs,
+        });
+        bar.stop();
+        const pub = published(space.name, dataset);
+        if (o.json) {
+          process.stdout.write(
+            `${JSON.stringify(
+              jsonSafe({
+                space: space.name,
+                dataset,
+                images: describeImages(o, images),
+                gammas,
+                benchmark: bench?.source,
+                ...res,
+                searchSeconds: res.searchMs / 1000,
+                published: pub,
+              }),
+            )}\n`,
+          );
+          return;
+        }
+        log(`space ${space.name}, dataset ${dataset ?? '-'}, images ${describeImages(o, images)}`);
+        if (list.includes('rbflex')) log(`gamma_k ${gammas.gammaK}, gamma_q ${gammas.gammaQ} (${gammas.source}), taps ${session.settings.taps}`);
+        const out = (s: string) => process.stdout.write(`${s}\n`);
+        for (const p of list) {
+          out(`\n${p}: ${res.trials} trials x ${res.samples} samples`);
+          for (const t of res.picks[p]!) {
+            out(`  trial ${String(t.trial + 1).padStart(2)}  score ${fmtNum(t.score, 10).padStart(16)}  ${t.accuracy === undefined ? '' : `acc ${t.accuracy.toFixed(2)}  `}${t.arch}`);
+          }
+          const s = res.summary[p];
+          if (s) out(`  ${p} picks: test accuracy ${s.mean.toFixed(2)} +- ${s.std.toFixed(2)} (mean +- std over ${res.trials} trials)`);
+        }
+        if (pub && bench) {
+          const parts = [];
+          if (pub.optimum !== undefined) parts.push(`best in space ${pub.optimum}`);
+          if (pub.naswot !== undefined && list.includes('naswot')) parts.push(`NASWOT paper (N=1000) ${pub.naswot}`);
+          if (parts.length) out(`\npublished (${dataset}): ${parts.join(', ')}`);
+        }
+        out(
+          `\nsearch time ${(res.searchMs / 1000).toFixed(1)} s for ${res.uniqueArchs} distinct networks (${((res.searchMs / 1000) / res.trials).toFixed(1)} s per trial; scoring only, benchmark look-ups excluded)`,
+        );
+      } finally {
+        bar.stop();
+        await session.close();
+      }
+    });
+}

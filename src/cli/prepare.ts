@@ -1,0 +1,127 @@
+/** What score, hda, search and study share: images, gammas, progress, output helpers. */
+import { join } from 'node:path';
+import cliProgress from 'cli-progress';
+import type { ImageBatch } from '../backends/types.js';
+import { loadImages } from '../data/index.js';
+import { REFERENCE_GAMMAS } from '../proxies/index.js';
+import type { HdaVariant } from '../proxies/hda.js';
+import { detectGammas } from '../search/hda.js';
+import type { Progress } from '../search/runner.js';
+import type { BuildOptions, Space } from '../spaces/types.js';
+import { Rng } from '../util/rng.js';
+import { UsageError } from './errors.js';
+import type { CommonOpts } from './options.js';
+
+/** The images a network of this space and build options takes. */
+export async function prepareImages(space: Space, build: BuildOptions, o: CommonOpts): Promise<ImageBatch> {
+  const g = space.build(space.archAt(0), build);
+  const [c, h, w] = g.nodes[g.input]!.shape as [number, number, number];
+  const dataset = build.dataset ? (space.imageDataset?.(build.dataset) ?? build.dataset) : 'none';
+  const images = await loadImages(o.data, {
+    dataset,
+    n: o.batch,
+    seed: o.seed,
+    augment: o.augment ?? false,
+    resolution: h,
+    ...(o.cacheDir ? { cacheDir: o.cacheDir } : {}),
+  });
+  if (images.c !== c || images.h !== h || images.w !== w) {
+    throw new UsageError(
+      `--data ${o.data} gives ${images.c}x${images.h}x${images.w} images, but ${space.name} networks for ${build.dataset ?? 'this input'} take ${c}x${h}x${w}${
+        space.name.startsWith('transnas') ? ' (set --resolution)' : ''
+      }`,
+    );
+  }
+  return images;
+}
+
+export interface GammaOpts {
+  gammaK?: number;
+  gammaQ?: number;
+  hda?: boolean;
+  hdaVariant: HdaVariant;
+  hdaNetworks: number;
+}
+
+export interface Gammas {
+  gammaK: number;
+  gammaQ: number;
+  source: string;
+}
+
+/** Fixed values given by the user, HDA when asked (or the space's default), else the reference values. */
+export async function resolveGammas(
+  space: Space,
+  build: BuildOptions,
+  images: ImageBatch,
+  o: CommonOpts & GammaOpts,
+  log: (s: string) => void,
+): Promise<Gammas> {
+  if ((o.gammaK === undefined) !== (o.gammaQ === undefined)) {
+    throw new UsageError('give both --gamma-k and --gamma-q, or neither');
+  }
+  if (o.gammaK !== undefined && o.gammaQ !== undefined) {
+    if (o.hda) throw new UsageError('--hda detects the gammas: do not also give --gamma-k/--gamma-q');
+    return { gammaK: o.gammaK, gammaQ: o.gammaQ, source: 'given' };
+  }
+  if (o.hda || space.defaultGammas === 'hda') {
+    const m = Math.min(o.hdaNetworks, space.size);
+    const archs = Rng.derive(o.seed, 'hda').sample(space.size, m).map((i) => space.archAt(i));
+    log(`detecting gammas with HDA (${o.hdaVariant} variant) over ${m} networks...`);
+    const r = await detectGammas({
+      space: space.name,
+      build,
+      archs,
+      images,
+      backend: o.backend,
+      seed: o.seed,
+      taps: o.taps ?? space.defaultTaps,
+      variant: o.hdaVariant,
+    });
+    return { gammaK: r.gammaK, gammaQ: r.gammaQ, source: `HDA (${o.hdaVariant}, ${m} networks)` };
+  }
+  return { ...REFERENCE_GAMMAS, source: 'reference (fixed, SPEC)' };
+}
+
+/** A progress bar on a terminal (stderr), nothing otherwise. */
+export function progressBar(label: string, enabled: boolean): { onProgress: (p: Progress) => void; stop: () => void } {
+  if (!enabled || !process.stderr.isTTY) return { onProgress: () => {}, stop: () => {} };
+  const bar = new cliProgress.SingleBar(
+    {
+      format: `${label} [{bar}] {value}/{total} networks | {rate}/s | ETA {eta_formatted} | cached {cached}`,
+      stream: process.stderr,
+      hideCursor: true,
+      clearOnComplete: true,
+      etaBuffer: 50,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  let started = false;
+  let t0 = 0;
+  let base = 0;
+  return {
+    onProgress: (p) => {
+      if (!started) {
+        bar.start(p.total, p.done, { rate: '-', cached: p.cached });
+        started = true;
+        t0 = performance.now();
+        base = p.done;
+        return;
+      }
+      const s = (performance.now() - t0) / 1000;
+      bar.update(p.done, { rate: s > 0 ? ((p.done - base) / s).toFixed(1) : '-', cached: p.cached });
+    },
+    stop: () => {
+      if (started) bar.stop();
+    },
+  };
+}
+
+export function cachePath(o: CommonOpts & { cache?: boolean }): string | undefined {
+  if (o.cache === false) return undefined;
+  return join(o.cacheDir ?? '.', 'scores.sqlite');
+}
+
+export function describeImages(o: CommonOpts, images: ImageBatch): string {
+  return `${images.n} x ${images.c}x${images.h}x${images.w} from ${o.data}${o.augment ? ' (augmented)' : ''}, seed ${o.seed}`;
+}
