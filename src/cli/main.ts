@@ -9,18 +9,25 @@ import { registerStudy } from './commands/study.js';
 import { registerExport } from './commands/export.js';
 import { isUserError } from './errors.js';
 
+// a closed pipe (`rbflex ... | head`) ends the program quietly
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
+}
+
 const program = new Command();
 program
   .name('rbflex')
   .description(
-    'Training-free neural architecture search with RBFleX-NAS: score untrained networks from a few images,\n' +
+    'Training-free neural architecture search with RBFleX-NAS: score untrained networks from a few images, ' +
       'rank design spaces (NAS-Bench-201, NATS-Bench SSS, TransNAS-Bench-101, NAFBee), reproduce the paper.',
   )
   .version('0.1.0')
   .option('--debug', 'print stack traces on errors')
-  .showHelpAfterError('(run with --help for usage)')
   .exitOverride()
-  .configureOutput({ outputError: (s, write) => write(s.startsWith('error:') ? `rbflex: ${s}` : s) });
+  .configureOutput({ outputError: (s, write) => write(`rbflex: ${s.trim()} (see --help)\n`) });
 
 registerInfo(program);
 registerScore(program);

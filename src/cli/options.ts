@@ -1,8 +1,7 @@
 /** Option parsing and validation shared by the commands: every bad value is one clear UsageError. */
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import { type Command, Option } from 'commander';
 import { BACKEND_NAMES, type BackendName } from '../backends/types.js';
+import { defaultCacheDir } from '../data/download.js';
 import { TAP_MODES, type TapMode } from '../ir/types.js';
 import { HDA_VARIANTS, type HdaVariant } from '../proxies/hda.js';
 import { type ProxyName, parseProxyList } from '../proxies/index.js';
@@ -67,23 +66,20 @@ export function addImageOptions(c: Command): Command {
     .option('--batch <n>', 'images per network (N; the reference uses 3)', int('--batch', 2, 256), 3)
     .option('--seed <s>', 'seed for the image choice, augmentation, sampling and weight initialisation', '1')
     .option('--augment', 'random crop (4-pixel padding) and horizontal flip, as the reference loader does')
-    .option('--cache-dir <dir>', 'where downloads and the score cache live', defaultCacheDir());
+    .option('--cache-dir <dir>', 'where downloads and the score cache (scores.sqlite) live; env RBFLEX_CACHE', defaultCacheDir());
 }
 
 export function addScoringOptions(c: Command): Command {
   return c
     .addOption(new Option('--backend <name>', 'onnx (fast, float32 forward) or reference (float64 interpreter, slow)').choices([...BACKEND_NAMES]).default('onnx'))
     .addOption(new Option('--taps <mode>', 'activation outputs for RBFleX: reference ("ReLU" in the module type, as the authors\' hooks) or activations (activation functions only, as the paper)').choices([...TAP_MODES]))
-    .option('--gamma-k <g>', 'RBF width for activations (default: the reference value for this space, or HDA)', positiveFloat('--gamma-k'))
-    .option('--gamma-q <g>', 'RBF width for the classifier input (default: as --gamma-k)', positiveFloat('--gamma-q'))
+    .option('--gamma-k <g>', 'RBF width for the activations kernel K; give with --gamma-q (default: the fixed reference value for nb201/sss/transnas, HDA for nafbee)', positiveFloat('--gamma-k'))
+    .option('--gamma-q <g>', 'RBF width for the classifier-input kernel Q; give with --gamma-k', positiveFloat('--gamma-q'))
     .option('--hda', 'detect both gammas with HDA before scoring (instead of the fixed values)')
     .addOption(new Option('--hda-variant <v>', 'HDA variant when detecting gammas').choices([...HDA_VARIANTS]).default('paper'))
     .option('--hda-networks <m>', 'networks HDA samples', int('--hda-networks', 1, 10000), 10);
 }
 
-export function defaultCacheDir(): string {
-  return process.env.RBFLEX_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'rbflex');
-}
 
 export function resolveSpace(name: string): Space {
   return getSpace(name);

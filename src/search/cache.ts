@@ -6,6 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { DataError } from '../util/errors.js';
 
 export interface CacheContext {
   space: string;
@@ -24,17 +25,21 @@ export class ScoreCache {
     readonly path: string,
     private readonly ctx: CacheContext,
   ) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.db = new Database(path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('busy_timeout = 5000');
-    this.db.exec(`CREATE TABLE IF NOT EXISTS scores (
-      space TEXT NOT NULL, build TEXT NOT NULL, images TEXT NOT NULL, seed TEXT NOT NULL,
-      proxy TEXT NOT NULL, arch TEXT NOT NULL,
-      value REAL, note TEXT, ms REAL, created TEXT NOT NULL,
-      PRIMARY KEY (space, build, images, seed, proxy, arch)
-    )`);
+    try {
+      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+      this.db = new Database(path);
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = NORMAL');
+      this.db.pragma('busy_timeout = 5000');
+      this.db.exec(`CREATE TABLE IF NOT EXISTS scores (
+        space TEXT NOT NULL, build TEXT NOT NULL, images TEXT NOT NULL, seed TEXT NOT NULL,
+        proxy TEXT NOT NULL, arch TEXT NOT NULL,
+        value REAL, note TEXT, ms REAL, created TEXT NOT NULL,
+        PRIMARY KEY (space, build, images, seed, proxy, arch)
+      )`);
+    } catch (e) {
+      throw new DataError(path, `cannot open the score cache (${e instanceof Error ? e.message : String(e)}); choose another --cache-dir or pass --no-cache`);
+    }
     this.getStmt = this.db.prepare(
       'SELECT value, note FROM scores WHERE space=? AND build=? AND images=? AND seed=? AND proxy=? AND arch=?',
     );

@@ -16,9 +16,13 @@ export function fmtNum(v: number | undefined, digits = 6): string {
   return Number(v.toPrecision(digits)).toString();
 }
 
-export function scoresCsv(rows: readonly StudyRow[], proxies: readonly ProxyName[]): string {
-  const lines = [['arch', 'accuracy', ...proxies].join(',')];
-  for (const r of rows) lines.push([csvField(r.arch), String(r.accuracy), ...proxies.map((p) => fmtNum(r.scores[p], 17))].join(','));
+/** One row per architecture; with `seed`, a leading seed column (and the header only when `header`). */
+export function scoresCsv(rows: readonly StudyRow[], proxies: readonly ProxyName[], seed?: string, header = true): string {
+  const lead = seed === undefined ? [] : ['seed'];
+  const lines = header ? [[...lead, 'arch', 'accuracy', ...proxies].join(',')] : [];
+  for (const r of rows) {
+    lines.push([...(seed === undefined ? [] : [csvField(seed)]), csvField(r.arch), String(r.accuracy), ...proxies.map((p) => fmtNum(r.scores[p], 17))].join(','));
+  }
   return lines.join('\n') + '\n';
 }
 

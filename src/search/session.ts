@@ -38,6 +38,9 @@ export class ScoringSession {
   private readonly keys: Record<string, string>;
   /** total wall time spent scoring (not in cache look-ups or benchmark reads), ms */
   scoringMs = 0;
+  /** networks scored in this session, and networks answered from the cache */
+  scored = 0;
+  cached = 0;
 
   constructor(readonly o: SessionOptions) {
     this.space = getSpace(o.space);
@@ -68,16 +71,24 @@ export class ScoringSession {
   async score(archs: readonly string[]): Promise<Map<string, ArchScore>> {
     if (!this.pool) this.pool = new ScorePool(this.config, this.o.images, this.o.workers);
     const t0 = performance.now();
+    let last: Progress | undefined;
     try {
       return await scoreAll(archs, {
         pool: this.pool,
         proxies: this.o.proxies,
         proxyKeys: this.keys,
         ...(this.cache ? { cache: this.cache } : {}),
-        ...(this.o.onProgress ? { onProgress: this.o.onProgress } : {}),
+        onProgress: (p) => {
+          last = p;
+          this.o.onProgress?.(p);
+        },
       });
     } finally {
       this.scoringMs += performance.now() - t0;
+      if (last) {
+        this.cached += last.cached;
+        this.scored += last.done - last.cached;
+      }
     }
   }
 

@@ -37,7 +37,10 @@ export function addBenchmarkOptions(c: Command): Command {
 export function openGroundTruth(o: BenchOpts, space: string): Benchmark | undefined {
   if (!o.benchmark) return undefined;
   const b = openBenchmark(o.benchmark, { ...(o.hp ? { hp: o.hp } : {}), space });
-  if (b.space !== space) throw new UsageError(`--benchmark ${o.benchmark} holds ${b.space} architectures, not ${space}`);
+  // a benchmark of family X serves the space X and its variants X-<network> (nafbee -> nafbee-vgg19)
+  if (b.space !== space && !space.startsWith(`${b.space}-`)) {
+    throw new UsageError(`--benchmark ${o.benchmark} holds ${b.space} architectures, not ${space}`);
+  }
   return b;
 }
 
@@ -123,6 +126,7 @@ Without --data the images are seeded synthetic Gaussian images (the built-in def
                 benchmark: bench?.source,
                 ...res,
                 searchSeconds: res.searchMs / 1000,
+                networks: { scored: session.scored, cached: session.cached },
                 published: pub,
               }),
             )}\n`,
@@ -147,7 +151,7 @@ Without --data the images are seeded synthetic Gaussian images (the built-in def
           if (parts.length) out(`\npublished (${dataset}): ${parts.join(', ')}`);
         }
         out(
-          `\nsearch time ${(res.searchMs / 1000).toFixed(1)} s for ${res.uniqueArchs} distinct networks (${((res.searchMs / 1000) / res.trials).toFixed(1)} s per trial; scoring only, benchmark look-ups excluded)`,
+          `\nsearch time ${(res.searchMs / 1000).toFixed(1)} s for ${res.uniqueArchs} distinct networks (${session.scored} scored, ${session.cached} from the cache; ${(res.searchMs / 1000 / res.trials).toFixed(1)} s per trial; scoring only, benchmark look-ups excluded)`,
         );
       } finally {
         bar.stop();
