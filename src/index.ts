@@ -34,3 +34,4 @@ export { loadImages } from './data/index.js';
 export { openBenchmark } from './benchmarks/index.js';
 export type { Benchmark } from './benchmarks/types.js';
 export { DataError } from './util/errors.js';
+export { importOnnx, OnnxImportError, type OnnxImportInfo, type OnnxImportOptions, type ImportedModel } from './onnx-import/index.js';

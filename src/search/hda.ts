@@ -1,7 +1,7 @@
 /** Runs HDA over M networks of a space (one batched forward each, BatchNorm over the batch). */
-import type { BackendName, ImageBatch } from '../backends/types.js';
-import { initWeights } from '../ir/init.js';
-import type { TapMode } from '../ir/types.js';
+import type { Backend, BackendName, ImageBatch } from '../backends/types.js';
+import { type Weights, initWeights } from '../ir/init.js';
+import type { Graph, TapMode } from '../ir/types.js';
 import { type HdaResult, type HdaVariant, hdaCandidates, hdaFromCandidates } from '../proxies/hda.js';
 import { blocksFor } from '../proxies/index.js';
 import { getSpace } from '../spaces/index.js';
@@ -20,6 +20,22 @@ export interface HdaRun {
   threads?: number;
 }
 
+/** The HDA candidates of one network: one batched forward pass (BatchNorm over the batch). */
+export async function hdaNetworkCandidates(
+  g: Graph,
+  w: Weights,
+  images: ImageBatch,
+  backend: Backend,
+  taps: TapMode,
+  variant: HdaVariant,
+): Promise<{ k: number[]; q: number[] }> {
+  const f = await backend.forward(g, w, images, { taps: [taps], bn: 'batch' });
+  return {
+    k: hdaCandidates(blocksFor(f, taps), f.n, variant),
+    q: hdaCandidates([{ data: f.y.data, size: f.y.size, count: 1 }], f.n, variant),
+  };
+}
+
 export async function detectGammas(r: HdaRun): Promise<HdaResult & { archs: string[] }> {
   const space = getSpace(r.space);
   const backend = makeBackend(r.backend, r.threads ?? 1);
@@ -30,10 +46,9 @@ export async function detectGammas(r: HdaRun): Promise<HdaResult & { archs: stri
     const arch = space.parse(a);
     archs.push(arch);
     const g = space.build(arch, r.build);
-    const w = initWeights(g, weightSeed(r.seed, space.name, arch));
-    const f = await backend.forward(g, w, r.images, { taps: [r.taps], bn: 'batch' });
-    candK.push(...hdaCandidates(blocksFor(f, r.taps), f.n, r.variant));
-    candQ.push(...hdaCandidates([{ data: f.y.data, size: f.y.size, count: 1 }], f.n, r.variant));
+    const c = await hdaNetworkCandidates(g, initWeights(g, weightSeed(r.seed, space.name, arch)), r.images, backend, r.taps, r.variant);
+    candK.push(...c.k);
+    candQ.push(...c.q);
   }
   return { ...hdaFromCandidates(candK, candQ, r.variant), archs };
 }

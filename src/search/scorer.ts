@@ -6,8 +6,8 @@ import { createHash } from 'node:crypto';
 import { OnnxBackend } from '../backends/onnx/backend.js';
 import { ReferenceBackend } from '../backends/reference.js';
 import type { Backend, BackendName, ImageBatch } from '../backends/types.js';
-import { initWeights } from '../ir/init.js';
-import type { TapMode } from '../ir/types.js';
+import { type Weights, initWeights } from '../ir/init.js';
+import type { Graph } from '../ir/types.js';
 import { PROXIES, type Proxy, type ProxyName, type ProxySettings } from '../proxies/index.js';
 import { getSpace } from '../spaces/index.js';
 import type { BuildOptions, Space } from '../spaces/types.js';
@@ -58,11 +58,34 @@ export function proxyKeysOf(config: ScorerConfig): Record<string, string> {
   return out;
 }
 
+/**
+ * Every proxy on one network: one forward pass (when a proxy needs features), shared by all.
+ * `weights` is called only when a forward pass is needed.
+ */
+export async function scoreNetwork(
+  graph: Graph,
+  weights: () => Weights,
+  images: ImageBatch,
+  proxies: readonly Proxy[],
+  settings: ProxySettings,
+  backend: Backend,
+): Promise<Pick<ArchScore, 'scores' | 'notes'>> {
+  const taps = [...new Set(proxies.flatMap((p) => p.taps))];
+  const features = taps.length > 0 ? await backend.forward(graph, weights(), images, { taps, bn: 'per-image' }) : undefined;
+  const scores: ArchScore['scores'] = {};
+  const notes: ArchScore['notes'] = {};
+  for (const p of proxies) {
+    const r = p.score(features ? { graph, features } : { graph }, settings);
+    scores[p.name] = r.value;
+    if (r.note) notes[p.name] = r.note;
+  }
+  return Object.keys(notes).length ? { scores, notes } : { scores };
+}
+
 export class Scorer {
   readonly space: Space;
   private readonly proxies: Proxy[];
   private readonly backend: Backend;
-  private readonly taps: TapMode[];
 
   constructor(
     readonly config: ScorerConfig,
@@ -71,27 +94,14 @@ export class Scorer {
     this.space = getSpace(config.space);
     this.proxies = config.proxies.map((p) => PROXIES[p](config.settings));
     this.backend = makeBackend(config.backend, config.threads ?? 1);
-    this.taps = [...new Set(this.proxies.flatMap((p) => p.taps))];
   }
 
   async score(arch: string): Promise<ArchScore> {
     const t0 = performance.now();
     const canonical = this.space.parse(arch);
     const graph = this.space.build(canonical, this.config.build);
-    let features;
-    if (this.taps.length > 0) {
-      const w = initWeights(graph, weightSeed(this.config.seed, this.space.name, canonical));
-      features = await this.backend.forward(graph, w, this.images, { taps: this.taps, bn: 'per-image' });
-    }
-    const scores: ArchScore['scores'] = {};
-    const notes: ArchScore['notes'] = {};
-    for (const p of this.proxies) {
-      const r = p.score(features ? { graph, features } : { graph }, this.config.settings);
-      scores[p.name] = r.value;
-      if (r.note) notes[p.name] = r.note;
-    }
-    const out: ArchScore = { arch: canonical, scores, ms: performance.now() - t0 };
-    if (Object.keys(notes).length) out.notes = notes;
-    return out;
+    const weights = () => initWeights(graph, weightSeed(this.config.seed, this.space.name, canonical));
+    const r = await scoreNetwork(graph, weights, this.images, this.proxies, this.config.settings, this.backend);
+    return { arch: canonical, ...r, ms: performance.now() - t0 };
   }
 }

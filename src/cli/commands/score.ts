@@ -1,4 +1,5 @@
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
+import { scoreOnnxModel } from './score-onnx.js';
 import type { ProxyName } from '../../proxies/index.js';
 import { jsonSafe, fmtNum } from '../../search/report.js';
 import { ScoringSession } from '../../search/session.js';
@@ -17,7 +18,9 @@ import {
 import { type GammaOpts, cachePath, describeImages, prepareImages, progressBar, resolveGammas } from '../prepare.js';
 
 interface ScoreOpts extends CommonOpts, GammaOpts {
-  arch: string[];
+  arch?: string[];
+  onnx?: string;
+  bnMode: 'train' | 'eval';
   proxy: string;
   workers?: number;
   cache?: boolean;
@@ -27,7 +30,9 @@ export function registerScore(program: Command): void {
   const c = program
     .command('score')
     .description('score one or more architectures with RBFleX (and peer proxies) on a batch of images')
-    .option('--arch <id>', 'architecture id; repeat for several', (v: string, prev: string[] = []) => [...prev, v]);
+    .option('--arch <id>', 'architecture id; repeat for several', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--onnx <file>', 'score your own ONNX image classifier instead of a space\'s architecture')
+    .addOption(new Option('--bn-mode <mode>', 'with --onnx: BatchNormalization in training mode (per-image statistics, as the reference treats an untrained model) or inference mode (running statistics)').choices(['train', 'eval']).default('train'));
   addSpaceOptions(c);
   addImageOptions(c);
   addScoringOptions(c)
@@ -41,10 +46,17 @@ export function registerScore(program: Command): void {
 RBFleX: each image runs alone through the untrained network (BatchNorm in training mode, per image);
 every activation output (X) and the classifier input (Y) are min-max normalised column-wise; two RBF
 kernels give score = N (log|det K| + log|det Q|). Higher is better; -Infinity means two images gave
-identical features. Weights come from the seed: same seed, same scores.`,
+identical features. Weights come from the seed: same seed, same scores.
+With --onnx, the model's own weights are used; activation nodes are the taps, the input of the last
+Gemm/MatMul is the classifier input, and --dataset picks the image normalisation.`,
     )
     .action(async (o: ScoreOpts) => {
-      if (!o.arch?.length) throw new UsageError('name at least one --arch');
+      if (o.onnx) {
+        if (o.arch?.length) throw new UsageError('give --arch (a space\'s network) or --onnx (your model), not both');
+        await scoreOnnxModel({ ...o, onnx: o.onnx, proxy: proxies(o.proxy) });
+        return;
+      }
+      if (!o.arch?.length) throw new UsageError('name at least one --arch, or an --onnx model');
       const space = resolveSpace(o.space);
       const build = buildOptions(space, o);
       const archs = o.arch.map((a) => space.parse(a));
