@@ -12,19 +12,41 @@ import { Rng } from '../util/rng.js';
 import { UsageError } from './errors.js';
 import type { CommonOpts } from './options.js';
 
+/** loadImages with a byte progress bar for downloads and unpacking (on a terminal, not with --json). */
+export async function loadImagesWithProgress(o: CommonOpts, dataset: string, resolution: number): Promise<ImageBatch> {
+  const bar = o.json || !process.stderr.isTTY ? undefined : new cliProgress.SingleBar(
+    { format: '{phase} [{bar}] {percentage}% {value}/{total} bytes', stream: process.stderr, hideCursor: true, clearOnComplete: true },
+    cliProgress.Presets.shades_classic,
+  );
+  let phase = '';
+  try {
+    return await loadImages(o.data, {
+      dataset,
+      n: o.batch,
+      seed: o.seed,
+      augment: o.augment ?? false,
+      resolution,
+      ...(o.cacheDir ? { cacheDir: o.cacheDir } : {}),
+      onProgress: (p) => {
+        if (!bar || p.phase === 'read' || p.total === undefined) return;
+        if (p.phase !== phase) {
+          if (phase) bar.stop();
+          phase = p.phase;
+          bar.start(p.total, p.done, { phase: `${p.phase} ${p.file.split('/').pop()}` });
+        } else bar.update(p.done);
+      },
+    });
+  } finally {
+    if (phase) bar?.stop();
+  }
+}
+
 /** The images a network of this space and build options takes. */
 export async function prepareImages(space: Space, build: BuildOptions, o: CommonOpts): Promise<ImageBatch> {
   const g = space.build(space.archAt(0), build);
   const [c, h, w] = g.nodes[g.input]!.shape as [number, number, number];
   const dataset = build.dataset ? (space.imageDataset?.(build.dataset) ?? build.dataset) : 'none';
-  const images = await loadImages(o.data, {
-    dataset,
-    n: o.batch,
-    seed: o.seed,
-    augment: o.augment ?? false,
-    resolution: h,
-    ...(o.cacheDir ? { cacheDir: o.cacheDir } : {}),
-  });
+  const images = await loadImagesWithProgress(o, dataset, h);
   if (images.c !== c || images.h !== h || images.w !== w) {
     throw new UsageError(
       `--data ${o.data} gives ${images.c}x${images.h}x${images.w} images, but ${space.name} networks for ${build.dataset ?? 'this input'} take ${c}x${h}x${w}${

@@ -1,6 +1,5 @@
 /** `rbflex score --onnx MODEL.onnx`: any ONNX image classifier through the same backends and proxies. */
 import { basename } from 'node:path';
-import { loadImages } from '../../data/index.js';
 import { hdaFromCandidates } from '../../proxies/hda.js';
 import { PROXIES, type ProxyName, type ProxySettings, REFERENCE_GAMMAS } from '../../proxies/index.js';
 import { hdaNetworkCandidates } from '../../search/hda.js';
@@ -10,7 +9,7 @@ import { importOnnx } from '../../onnx-import/index.js';
 import { readBytes } from '../../util/errors.js';
 import { UsageError } from '../errors.js';
 import type { CommonOpts } from '../options.js';
-import type { GammaOpts } from '../prepare.js';
+import { type GammaOpts, loadImagesWithProgress } from '../prepare.js';
 
 export interface OnnxScoreOpts extends CommonOpts, GammaOpts {
   onnx: string;
@@ -28,14 +27,7 @@ export async function scoreOnnxModel(o: OnnxScoreOpts): Promise<void> {
   for (const n of info.ignored) log(`ignored: ${n}`);
   const [c, h, w] = graph.nodes[graph.input]!.shape as [number, number, number];
   const dataset = o.dataset ?? 'cifar10';
-  const images = await loadImages(o.data, {
-    dataset,
-    n: o.batch,
-    seed: o.seed,
-    augment: o.augment ?? false,
-    resolution: h,
-    ...(o.cacheDir ? { cacheDir: o.cacheDir } : {}),
-  });
+  const images = await loadImagesWithProgress(o, dataset, h);
   if (images.c !== c || images.h !== h || images.w !== w) {
     throw new UsageError(`--data ${o.data} gives ${images.c}x${images.h}x${images.w} images; ${basename(o.onnx)} takes ${c}x${h}x${w}`);
   }
