@@ -27,7 +27,7 @@ import { basename, join } from 'node:path';
 import { bunzip2 } from '../util/bz2.js';
 import { DataError, fsProblem } from '../util/errors.js';
 import { PyDict, type PyValue, expectDict, pyNumber, pyString, unpickle } from '../util/pickle.js';
-import { type Benchmark, canonicalDataset } from './types.js';
+import { type Benchmark, IndexedArchs, canonicalDataset } from './types.js';
 
 /** File access used by the reader; injectable so tests can count reads. */
 export interface NatsFs {
@@ -66,7 +66,7 @@ const METRICS = ['test', 'valid', 'train', 'ori-test', 'x-test', 'x-valid'];
 type HpTable = Map<string, { epochs: number; seeds: number[]; bySeed: Map<number, Map<string, number>> }>;
 type ArchTable = Map<string, HpTable>;
 
-export class NatsBenchmark implements Benchmark {
+export class NatsBenchmark extends IndexedArchs implements Benchmark {
   readonly space: 'nb201' | 'sss';
   readonly format: string;
   readonly source: string;
@@ -76,23 +76,22 @@ export class NatsBenchmark implements Benchmark {
   readonly seed: 'mean' | number;
   readonly epoch: number | undefined;
   private readonly fs: NatsFs;
-  private readonly ids: string[];
-  private readonly index = new Map<string, number>();
   private readonly cache = new Map<number, ArchTable>();
 
   constructor(dir: string, opts: NatsOptions = {}) {
+    super();
     this.source = dir;
     this.fs = opts.fs ?? nodeNatsFs;
     const metaPath = join(dir, 'meta.pickle.pbz2');
     const meta = expectDict(this.load(metaPath), 'the meta pickle', metaPath);
     const archs = meta.getStr('meta_archs');
     if (!Array.isArray(archs) || archs.length === 0) throw new DataError(metaPath, 'wrong format: no meta_archs list');
-    this.ids = archs.map((a, i) => {
+    archs.forEach((a, i) => {
       const s = pyString(a);
       if (s === undefined) throw new DataError(metaPath, `wrong format: meta_archs[${i}] is not a string`);
       if (this.index.has(s)) throw new DataError(metaPath, `corrupted: meta_archs[${i}] repeats ${s}`);
       this.index.set(s, i);
-      return s;
+      this.ids.push(s);
     });
     const total = pyNumber(meta.getStr('total_archs'));
     if (total !== undefined && total !== this.ids.length) {
@@ -108,21 +107,6 @@ export class NatsBenchmark implements Benchmark {
     this.format = `NATS-Bench ${isSss ? 'SSS' : 'TSS'} -simple archive (hp ${this.hp}, ${this.seed === 'mean' ? 'seed mean' : `seed ${this.seed}`})`;
   }
 
-  get size(): number {
-    return this.ids.length;
-  }
-  archs(): string[] {
-    return [...this.ids];
-  }
-  has(arch: string): boolean {
-    return this.index.has(arch);
-  }
-  natsIndex(arch: string): number | undefined {
-    return this.index.get(arch);
-  }
-  archAt(i: number): string | undefined {
-    return this.ids[i];
-  }
   /** number of per-architecture files read so far */
   get loadedArchs(): number {
     return this.cache.size;

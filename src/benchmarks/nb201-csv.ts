@@ -18,7 +18,7 @@ import { basename } from 'node:path';
 import { parseNb201 } from '../spaces/nb201.js';
 import { DataError, readText } from '../util/errors.js';
 import { splitCsvLine, textLines } from './csv.js';
-import { type Benchmark, pickDatasetMetric } from './types.js';
+import { type Benchmark, IndexedArchs, pickDatasetMetric } from './types.js';
 
 export const NB201_SIZE = 15625;
 
@@ -93,7 +93,7 @@ function findColumns(header: string[], file: string): ColumnMap {
   );
 }
 
-export class Nb201CsvBenchmark implements Benchmark {
+export class Nb201CsvBenchmark extends IndexedArchs implements Benchmark {
   readonly space = 'nb201';
   readonly format: string;
   readonly source: string;
@@ -102,12 +102,11 @@ export class Nb201CsvBenchmark implements Benchmark {
   readonly epochs: number | undefined;
   /** names of extra numeric columns, read with extra() */
   readonly extras: string[];
-  private readonly ids: string[];
-  private readonly index = new Map<string, number>();
   private readonly columns = new Map<string, Float64Array>();
   private readonly extraCols = new Map<string, Float64Array>();
 
   constructor(path: string, text?: string) {
+    super();
     this.source = path;
     const name = basename(path);
     const lines = textLines(text ?? readText(path));
@@ -122,7 +121,6 @@ export class Nb201CsvBenchmark implements Benchmark {
     const n = lines.length - 1;
     for (const [, ds, m] of map.values) this.columns.set(`${ds}/${m}`, new Float64Array(n));
     for (const [, e] of map.extras) this.extraCols.set(e, new Float64Array(n));
-    this.ids = new Array<string>(n);
     const ncol = header.length;
     for (let r = 0; r < n; r++) {
       const lineNo = r + 2;
@@ -143,7 +141,7 @@ export class Nb201CsvBenchmark implements Benchmark {
       if (map.index !== undefined && cells[map.index]!.trim() !== String(r)) {
         throw new DataError(name, `line ${lineNo}: index column says ${cells[map.index]}, expected ${r} (rows must be in NATS index order)`);
       }
-      this.ids[r] = arch;
+      this.ids.push(arch);
       this.index.set(arch, r);
       for (const [col, ds, m] of map.values) {
         const v = Number(cells[col]);
@@ -165,22 +163,6 @@ export class Nb201CsvBenchmark implements Benchmark {
     }
   }
 
-  get size(): number {
-    return this.ids.length;
-  }
-  archs(): string[] {
-    return [...this.ids];
-  }
-  has(arch: string): boolean {
-    return this.index.has(arch);
-  }
-  natsIndex(arch: string): number | undefined {
-    return this.index.get(arch);
-  }
-  /** the arch at NATS index i */
-  archAt(i: number): string | undefined {
-    return this.ids[i];
-  }
   accuracy(arch: string, dataset?: string, metric?: string): number | undefined {
     const { dataset: ds, metric: m } = pickDatasetMetric(this, dataset, metric);
     const i = this.index.get(arch);

@@ -60,3 +60,27 @@ export function pickDatasetMetric(
   }
   return { dataset: ds, metric: m };
 }
+
+/** Architectures in a file's order (NATS index order for NATS files), with a look-up index. */
+export abstract class IndexedArchs {
+  protected readonly ids: string[] = [];
+  protected readonly index = new Map<string, number>();
+
+  get size(): number {
+    return this.ids.length;
+  }
+  archs(): string[] {
+    return [...this.ids];
+  }
+  has(arch: string): boolean {
+    return this.index.has(arch);
+  }
+  /** NATS-Bench index of an arch (its position in the file) */
+  natsIndex(arch: string): number | undefined {
+    return this.index.get(arch);
+  }
+  /** the arch at NATS index i */
+  archAt(i: number): string | undefined {
+    return this.ids[i];
+  }
+}

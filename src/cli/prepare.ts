@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import cliProgress from 'cli-progress';
 import type { ImageBatch } from '../backends/types.js';
 import { loadImages } from '../data/index.js';
-import { REFERENCE_GAMMAS } from '../proxies/index.js';
+import { type ProxyName, REFERENCE_GAMMAS } from '../proxies/index.js';
+import { defaultWorkers } from '../search/pool.js';
+import { ScoringSession } from '../search/session.js';
 import type { HdaVariant } from '../proxies/hda.js';
 import { detectGammas } from '../search/hda.js';
 import type { Progress } from '../search/runner.js';
@@ -137,6 +139,38 @@ export function progressBar(label: string, enabled: boolean): { onProgress: (p: 
       if (started) bar.stop();
     },
   };
+}
+
+/** The scoring session a command runs on, from its options. */
+export function openSession(
+  space: Space,
+  build: BuildOptions,
+  images: ImageBatch,
+  o: CommonOpts & { workers?: number; cache?: boolean },
+  list: ProxyName[],
+  gammas: Gammas,
+  onProgress: (p: Progress) => void,
+  defaultWorkerCount = defaultWorkers(),
+): ScoringSession {
+  return new ScoringSession({
+    space: space.name,
+    build,
+    images,
+    seed: o.seed,
+    proxies: list,
+    gammaK: gammas.gammaK,
+    gammaQ: gammas.gammaQ,
+    ...(o.taps ? { taps: o.taps } : {}),
+    backend: o.backend,
+    workers: o.workers ?? defaultWorkerCount,
+    cachePath: cachePath(o),
+    onProgress,
+  });
+}
+
+/** The gammas of a run: resolved when rbflex is among the proxies (the others do not use them). */
+export async function gammasFor(list: ProxyName[], space: Space, build: BuildOptions, images: ImageBatch, o: CommonOpts & GammaOpts, log: (s: string) => void): Promise<Gammas> {
+  return list.includes('rbflex') ? resolveGammas(space, build, images, o, log) : { gammaK: 1, gammaQ: 1, source: '-' };
 }
 
 export function cachePath(o: CommonOpts & { cache?: boolean }): string | undefined {

@@ -21,6 +21,7 @@
  */
 import type { GraphBuilder } from '../ir/builder.js';
 import type { Graph } from '../ir/types.js';
+import { reluConvBN as xautodlReluConvBN } from './xautodl.js';
 
 /** Micro cell ops: 0 zero, 1 skip (identity or FactorizedReduce), 2 ReLUConvBN 1x1, 3 ReLUConvBN 3x3. */
 export type MicroOp = 0 | 1 | 2 | 3;
@@ -47,20 +48,9 @@ export function stagePlan(base: number, skeleton: string): { channels: number; s
   });
 }
 
-/** ReLUConvBN (cell_ops.py): nn.ReLU -> Conv(bias=False) -> BN; the module's own output is a `reference` tap. */
-function reluConvBN(
-  b: GraphBuilder,
-  name: string,
-  x: number,
-  outC: number,
-  kernel: number,
-  stride: number,
-  pad: number,
-): number {
-  const r = b.activation(`${name}.ops.0`, x, 'relu');
-  const c = b.conv2d(`${name}.ops.1`, r, { outC, kernel, stride, pad, bias: false });
-  const n = b.batchnorm(`${name}.ops.2`, c);
-  return b.tap(n, { reference: 1 });
+/** ReLUConvBN (cell_ops.py): the xautodl module, its Sequential named `ops`. */
+function reluConvBN(b: GraphBuilder, name: string, x: number, outC: number, kernel: number, stride: number, pad: number): number {
+  return xautodlReluConvBN(b, name, x, outC, kernel, stride, pad, 'ops');
 }
 
 /**

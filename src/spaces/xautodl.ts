@@ -13,7 +13,10 @@ export type Nb201Op = (typeof NB201_OPS)[number];
 /** A cell genotype: node j (1..3) lists its incoming edges (op, from-node). */
 export type Genotype = { op: Nb201Op; from: number }[][];
 
-/** ReLUConvBN: ReLU -> Conv(bias=False) -> BN; the module's output is a `reference` tap. */
+/**
+ * ReLUConvBN: ReLU -> Conv(bias=False) -> BN; the module's output is a `reference` tap.
+ * `seq` is the name of its nn.Sequential (`op` in xautodl, `ops` in TransNAS-Bench).
+ */
 export function reluConvBN(
   b: GraphBuilder,
   name: string,
@@ -22,10 +25,11 @@ export function reluConvBN(
   kernel: number,
   stride: number,
   pad: number,
+  seq = 'op',
 ): number {
-  const r = b.activation(`${name}.op.0`, x, 'relu');
-  const c = b.conv2d(`${name}.op.1`, r, { outC, kernel, stride, pad, bias: false });
-  const n = b.batchnorm(`${name}.op.2`, c);
+  const r = b.activation(`${name}.${seq}.0`, x, 'relu');
+  const c = b.conv2d(`${name}.${seq}.1`, r, { outC, kernel, stride, pad, bias: false });
+  const n = b.batchnorm(`${name}.${seq}.2`, c);
   return b.tap(n, { reference: 1 });
 }
 

@@ -2,7 +2,6 @@ import { type Command, Option } from 'commander';
 import { scoreOnnxModel } from './score-onnx.js';
 import type { ProxyName } from '../../proxies/index.js';
 import { jsonSafe, fmtNum } from '../../search/report.js';
-import { ScoringSession } from '../../search/session.js';
 import { defaultWorkers } from '../../search/pool.js';
 import { UsageError } from '../errors.js';
 import {
@@ -15,7 +14,7 @@ import {
   proxies,
   resolveSpace,
 } from '../options.js';
-import { type GammaOpts, cachePath, describeImages, prepareImages, progressBar, resolveGammas } from '../prepare.js';
+import { type GammaOpts, describeImages, gammasFor, openSession, prepareImages, progressBar } from '../prepare.js';
 
 interface ScoreOpts extends CommonOpts, GammaOpts {
   arch?: string[];
@@ -65,22 +64,9 @@ Gemm/MatMul is the classifier input, and --dataset picks the image normalisation
       const log = (s: string) => {
         if (!o.json) process.stderr.write(`${s}\n`);
       };
-      const gammas = list.includes('rbflex') ? await resolveGammas(space, build, images, o, log) : { gammaK: 1, gammaQ: 1, source: '-' };
+      const gammas = await gammasFor(list, space, build, images, o, log);
       const bar = progressBar('scoring', !o.json && archs.length > 4);
-      const session = new ScoringSession({
-        space: space.name,
-        build,
-        images,
-        seed: o.seed,
-        proxies: list,
-        gammaK: gammas.gammaK,
-        gammaQ: gammas.gammaQ,
-        ...(o.taps ? { taps: o.taps } : {}),
-        backend: o.backend,
-        workers: o.workers ?? (archs.length > 4 ? defaultWorkers() : 0),
-        cachePath: cachePath(o),
-        onProgress: bar.onProgress,
-      });
+      const session = openSession(space, build, images, o, list, gammas, bar.onProgress, archs.length > 4 ? defaultWorkers() : 0);
       try {
         const scores = await session.score(archs);
         bar.stop();

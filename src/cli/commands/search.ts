@@ -5,11 +5,9 @@ import type { ProxyName } from '../../proxies/index.js';
 import { runSearch } from '../../search/protocol.js';
 import { published } from '../../search/published.js';
 import { fmtNum, jsonSafe } from '../../search/report.js';
-import { ScoringSession } from '../../search/session.js';
-import { defaultWorkers } from '../../search/pool.js';
 import { UsageError } from '../errors.js';
 import { type CommonOpts, addImageOptions, addScoringOptions, addSpaceOptions, buildOptions, int, proxies, resolveSpace } from '../options.js';
-import { type GammaOpts, cachePath, describeImages, prepareImages, progressBar, resolveGammas } from '../prepare.js';
+import { type GammaOpts, describeImages, gammasFor, openSession, prepareImages, progressBar } from '../prepare.js';
 
 export interface BenchOpts {
   benchmark?: string;
@@ -84,22 +82,9 @@ Without --data the images are seeded synthetic Gaussian images (the built-in def
         if (!o.json) process.stderr.write(`${s}\n`);
       };
       const images = await prepareImages(space, build, o);
-      const gammas = list.includes('rbflex') ? await resolveGammas(space, build, images, o, log) : { gammaK: 1, gammaQ: 1, source: '-' };
+      const gammas = await gammasFor(list, space, build, images, o, log);
       const bar = progressBar('searching', !o.json);
-      const session = new ScoringSession({
-        space: space.name,
-        build,
-        images,
-        seed: o.seed,
-        proxies: list,
-        gammaK: gammas.gammaK,
-        gammaQ: gammas.gammaQ,
-        ...(o.taps ? { taps: o.taps } : {}),
-        backend: o.backend,
-        workers: o.workers ?? defaultWorkers(),
-        cachePath: cachePath(o),
-        onProgress: bar.onProgress,
-      });
+      const session = openSession(space, build, images, o, list, gammas, bar.onProgress);
       const dataset = build.dataset;
       const accuracy = bench ? (a: string) => bench.accuracy(a, dataset, o.metric) : undefined;
       try {

@@ -3,13 +3,11 @@ import type { Command } from 'commander';
 import type { ProxyName } from '../../proxies/index.js';
 import { type ProxyStudy, type StudyRow, analyseStudy } from '../../search/protocol.js';
 import { jsonSafe, scatterSvg, scoresCsv, studyMarkdown, writeStudy } from '../../search/report.js';
-import { ScoringSession } from '../../search/session.js';
-import { defaultWorkers } from '../../search/pool.js';
 import { correlations, meanStd, ranks } from '../../search/stats.js';
 import { Rng } from '../../util/rng.js';
 import { UsageError } from '../errors.js';
 import { type CommonOpts, addImageOptions, addScoringOptions, addSpaceOptions, buildOptions, int, proxies, resolveSpace } from '../options.js';
-import { type GammaOpts, cachePath, describeImages, prepareImages, progressBar, resolveGammas } from '../prepare.js';
+import { type GammaOpts, describeImages, gammasFor, openSession, prepareImages, progressBar } from '../prepare.js';
 import { type BenchOpts, addBenchmarkOptions, applyTask, openGroundTruth } from './search.js';
 
 interface StudyOpts extends CommonOpts, GammaOpts, BenchOpts {
@@ -78,22 +76,9 @@ architectures' mean rank over the seeds.`,
         const seed = o.repeats === 1 ? o.seed : `${o.seed}.${r}`;
         const ro = { ...o, seed };
         const images = await prepareImages(space, build, ro);
-        const gammas = list.includes('rbflex') ? await resolveGammas(space, build, images, ro, log) : { gammaK: 1, gammaQ: 1, source: '-' };
+        const gammas = await gammasFor(list, space, build, images, ro, log);
         const bar = progressBar(o.repeats === 1 ? 'studying' : `seed ${seed}`, !o.json);
-        const session = new ScoringSession({
-          space: space.name,
-          build,
-          images,
-          seed,
-          proxies: list,
-          gammaK: gammas.gammaK,
-          gammaQ: gammas.gammaQ,
-          ...(o.taps ? { taps: o.taps } : {}),
-          backend: o.backend,
-          workers: o.workers ?? defaultWorkers(),
-          cachePath: cachePath(o),
-          onProgress: bar.onProgress,
-        });
+        const session = openSession(space, build, images, ro, list, gammas, bar.onProgress);
         try {
           const scores = await session.score(archs);
           bar.stop();
