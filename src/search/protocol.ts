@@ -80,7 +80,7 @@ export async function runSearch(o: {
     const accs = picks[p]!.map((x) => x.accuracy).filter((x): x is number => x !== undefined);
     summary[p] = accs.length === o.trials && accs.length > 0 ? meanStd(accs) : undefined;
   }
-  return { samples: o.samples, trials: o.trials, picks, summary, searchMs, uniqueArchs: new Set(all).size };
+  return { samples: trialArchs[0]?.length ?? 0, trials: o.trials, picks, summary, searchMs, uniqueArchs: new Set(all).size };
 }
 
 export interface StudyRow {

@@ -13,6 +13,7 @@ export interface BenchOpts {
   benchmark?: string;
   metric?: string;
   hp?: string;
+  benchSeed?: 'mean' | number;
   task?: string;
 }
 
@@ -29,12 +30,17 @@ export function addBenchmarkOptions(c: Command): Command {
     .option('--benchmark <path>', 'ground truth: NB201 CSV, NATS-Bench directory (NATS-tss-v1_0-3ffb9-simple / NATS-sss-v1_0-50262-simple), TransNAS json, NAFBee json or NDS json')
     .option('--metric <name>', 'ground-truth metric (default: the benchmark\'s test accuracy)')
     .option('--hp <epochs>', 'NATS-Bench training schedule: 12 or 200 (TSS), 90 (SSS)')
+    .option('--bench-seed <s>', "NATS-Bench directories: 'mean' over training seeds (default) or one seed, e.g. 777", (v: string) => {
+      if (v === 'mean') return 'mean';
+      if (!/^\d+$/.test(v)) throw new UsageError(`--bench-seed must be 'mean' or a seed number, got "${v}"`);
+      return Number(v);
+    })
     .option('--task <name>', 'TransNAS-Bench-101 task (same as --dataset for transnas spaces)');
 }
 
 export function openGroundTruth(o: BenchOpts, space: string): Benchmark | undefined {
   if (!o.benchmark) return undefined;
-  const b = openBenchmark(o.benchmark, { ...(o.hp ? { hp: o.hp } : {}), space });
+  const b = openBenchmark(o.benchmark, { ...(o.hp ? { hp: o.hp } : {}), ...(o.benchSeed !== undefined ? { seed: o.benchSeed } : {}), space });
   // a benchmark of family X serves the space X and its variants X-<network> (nafbee -> nafbee-vgg19)
   if (b.space !== space && !space.startsWith(`${b.space}-`)) {
     throw new UsageError(`--benchmark ${o.benchmark} holds ${b.space} architectures, not ${space}`);
@@ -88,6 +94,9 @@ Without --data the images are seeded synthetic Gaussian images (the built-in def
       const dataset = build.dataset;
       const accuracy = bench ? (a: string) => bench.accuracy(a, dataset, o.metric) : undefined;
       try {
+        // a benchmark that covers only part of the space: sample from the architectures it has
+        const pool = bench && bench.size < space.size ? bench.archs().map((a) => space.parse(a)) : undefined;
+        if (pool) log(`the benchmark holds ${pool.length} of the space's ${space.size} architectures: sampling from those`);
         const res = await runSearch({
           space,
           seed: o.seed,
@@ -96,6 +105,7 @@ Without --data the images are seeded synthetic Gaussian images (the built-in def
           proxies: list,
           score: (a) => session.score(a),
           ...(accuracy ? { accuracy } : {}),
+          ...(pool ? { pool } : {}),
           scoringMs: () => session.scoringMs,
         });
         bar.stop();
