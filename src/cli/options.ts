@@ -3,7 +3,7 @@ import { type Command, Option } from 'commander';
 import { BACKEND_NAMES, type BackendName } from '../backends/types.js';
 import { defaultCacheDir } from '../data/download.js';
 import { TAP_MODES, type TapMode } from '../ir/types.js';
-import { HDA_VARIANTS, type HdaVariant } from '../proxies/hda.js';
+import { HDA_VARIANTS } from '../proxies/hda.js';
 import { type ProxyName, parseProxyList } from '../proxies/index.js';
 import { getSpace, spaceNames } from '../spaces/index.js';
 import type { BuildOptions, Space } from '../spaces/types.js';
@@ -23,13 +23,6 @@ export function positiveFloat(name: string) {
     const n = Number(v);
     if (v.trim() === '' || !Number.isFinite(n) || n <= 0) throw new UsageError(`${name} must be a positive number, got "${v}"`);
     return n;
-  };
-}
-
-export function oneOf<T extends string>(name: string, allowed: readonly T[]) {
-  return (v: string): T => {
-    if (!(allowed as readonly string[]).includes(v)) throw new UsageError(`${name} must be one of ${allowed.join(', ')}, got "${v}"`);
-    return v as T;
   };
 }
 
@@ -98,8 +91,4 @@ export function buildOptions(space: Space, o: { dataset?: string; resolution?: n
 
 export function proxies(list: string): ProxyName[] {
   return parseProxyList(list);
-}
-
-export function hdaVariant(v: string): HdaVariant {
-  return oneOf('--hda-variant', HDA_VARIANTS)(v);
 }
