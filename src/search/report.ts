@@ -17,6 +17,11 @@ export function fmtNum(v: number | undefined, digits = 6): string {
 }
 
 /** One row per architecture; with `seed`, a leading seed column (and the header only when `header`). */
+/** A correlation to 4 places; "n/a" where it is undefined (e.g. a proxy constant over the architectures). */
+export function fmtCorr(v: number, digits = 4): string {
+  return Number.isFinite(v) ? v.toFixed(digits) : 'n/a';
+}
+
 export function scoresCsv(rows: readonly StudyRow[], proxies: readonly ProxyName[], seed?: string, header = true): string {
   const lead = seed === undefined ? [] : ['seed'];
   const lines = header ? [[...lead, 'arch', 'accuracy', ...proxies].join(',')] : [];
@@ -108,7 +113,7 @@ export function studyMarkdown(o: {
   for (const s of o.studies) {
     const c = s.correlations;
     lines.push(
-      `| ${s.proxy} | ${c.kendall.toFixed(4)} | ${c.spearman.toFixed(4)} | ${c.pearson.toFixed(4)} (${c.nFinite}) | ${s.topK.map((t) => t.hitRate.toFixed(3)).join(' | ')} | ${s.degenerate} |`,
+      `| ${s.proxy} | ${fmtCorr(c.kendall)} | ${fmtCorr(c.spearman)} | ${fmtCorr(c.pearson)} (${c.nFinite}) | ${s.topK.map((t) => t.hitRate.toFixed(3)).join(' | ')} | ${s.degenerate} |`,
     );
   }
   lines.push('', 'Top-k hit rate: of the k best architectures by accuracy, the share also in the k best by score.', '');

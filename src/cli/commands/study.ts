@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { ProxyName } from '../../proxies/index.js';
 import { type ProxyStudy, type StudyRow, analyseStudy } from '../../search/protocol.js';
-import { jsonSafe, scatterSvg, scoresCsv, studyMarkdown, writeStudy } from '../../search/report.js';
+import { fmtCorr, jsonSafe, scatterSvg, scoresCsv, studyMarkdown, writeStudy } from '../../search/report.js';
 import { correlations, meanStd, ranks } from '../../search/stats.js';
 import { Rng } from '../../util/rng.js';
 import { UsageError } from '../errors.js';
@@ -149,13 +149,13 @@ architectures' mean rank over the seeds.`,
         for (const s of r.studies) {
           const c = s.correlations;
           out(
-            `  ${s.proxy.padEnd(10)} ${c.kendall.toFixed(4).padStart(8)} ${c.spearman.toFixed(4).padStart(9)} ${c.pearson.toFixed(4).padStart(8)} ${s.topK.map((t) => t.hitRate.toFixed(3).padStart(7)).join(' ')} ${String(s.degenerate).padStart(5)}`,
+            `  ${s.proxy.padEnd(10)} ${fmtCorr(c.kendall).padStart(8)} ${fmtCorr(c.spearman).padStart(9)} ${fmtCorr(c.pearson).padStart(8)} ${s.topK.map((t) => t.hitRate.toFixed(3).padStart(7)).join(' ')} ${String(s.degenerate).padStart(5)}`,
           );
         }
       }
       if (o.repeats > 1) {
         out(`across ${o.repeats} seeds:`);
-        for (const s of spread) out(`  ${s.proxy.padEnd(10)} kendall ${s.mean.toFixed(4)} +- ${s.std.toFixed(4)}; mean-rank kendall ${s.meanRank.kendall.toFixed(4)}`);
+        for (const s of spread) out(`  ${s.proxy.padEnd(10)} kendall ${fmtCorr(s.mean)} +- ${fmtCorr(s.std)}; mean-rank kendall ${fmtCorr(s.meanRank.kendall)}`);
       }
     });
 }
@@ -163,7 +163,7 @@ architectures' mean rank over the seeds.`,
 function acrossSeedsMarkdown(spread: { proxy: string; kendall: number[]; mean: number; std: number; meanRank: { kendall: number; spearman: number } }[], seeds: string[]): string {
   const lines = ['', `## Across ${seeds.length} seeds`, '', `| proxy | ${seeds.map((s) => `tau [${s}]`).join(' | ')} | mean +- std | tau of mean rank |`, `|---|${seeds.map(() => '---|').join('')}---|---|`];
   for (const s of spread) {
-    lines.push(`| ${s.proxy} | ${s.kendall.map((t) => t.toFixed(4)).join(' | ')} | ${s.mean.toFixed(4)} +- ${s.std.toFixed(4)} | ${s.meanRank.kendall.toFixed(4)} |`);
+    lines.push(`| ${s.proxy} | ${s.kendall.map((t) => fmtCorr(t)).join(' | ')} | ${fmtCorr(s.mean)} +- ${fmtCorr(s.std)} | ${fmtCorr(s.meanRank.kendall)} |`);
   }
   return `${lines.join('\n')}\n`;
 }
