@@ -16,7 +16,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { PNG } from 'pngjs';
+import { loadImages } from '../src/data/index.js';
 import type { ImageBatch } from '../src/backends/types.js';
 import { initWeights } from '../src/ir/init.js';
 import { REFERENCE_GAMMAS } from '../src/proxies/index.js';
@@ -125,53 +125,14 @@ function parseOpts(argv: string[]): Opts {
 // ---------------------------------------------------------------------------------------------
 // images
 
-const CIFAR10_MEAN = [0.4914, 0.4822, 0.4465];
-const CIFAR10_STD = [0.2023, 0.1994, 0.201];
-
-/** 3 CIFAR-10 images: via the project's loadImages when that module exists, else the sprite directly. */
+/** n CIFAR-10 images through the project's loader; seeded Gaussian images when the sprite is absent. */
 async function benchImages(o: Opts, n: number): Promise<{ images: ImageBatch; how: string }> {
   if (existsSync(o.data)) {
-    const modUrl = new URL('../src/data/index.js', import.meta.url);
-    if (existsSync(fileURLToPath(modUrl))) {
-      try {
-        const mod = (await import(modUrl.href)) as {
-          loadImages?: (src: string, opts: { dataset: string; n: number; seed: string }) => Promise<ImageBatch>;
-        };
-        if (mod.loadImages) {
-          const images = await mod.loadImages(o.data, { dataset: 'cifar10', n, seed: o.seed });
-          return { images, how: `${n} CIFAR-10 images from ${o.data} via loadImages (seed ${o.seed})` };
-        }
-      } catch (e) {
-        console.log(`  (loadImages failed: ${(e as Error).message}; reading the sprite directly)`);
-      }
-    }
-    return spriteImages(o, n);
+    const images = await loadImages(o.data, { dataset: 'cifar10', n, seed: o.seed });
+    return { images, how: `${n} CIFAR-10 images from ${o.data} via loadImages (seed ${o.seed})` };
   }
-  const rng = new Rng(`bench-images:${o.seed}`);
-  const data = new Float32Array(n * 3 * 32 * 32);
-  for (let i = 0; i < data.length; i++) data[i] = rng.nextNormal();
-  return {
-    images: { n, c: 3, h: 32, w: 32, data, id: `synthetic-gaussian:${o.seed}` },
-    how: `${n} seeded Gaussian images (${o.data} not found: NOT real CIFAR-10)`,
-  };
-}
-
-/** The CIFAR-10 PNG sprite: 1024 x 1000 RGB, row r = image r, pixels row-major RGB. */
-export function spriteImages(o: Opts, n: number): { images: ImageBatch; how: string } {
-  const png = PNG.sync.read(readFileSync(o.data));
-  if (png.width !== 1024) throw new Error(`bench: ${o.data} is ${png.width} wide; expected 1024 (one 32x32 RGB image per row)`);
-  const rows = new Rng(`images:${o.seed}`).sample(png.height, n); // the same rows loadImages picks
-  const data = new Float32Array(n * 3 * 1024);
-  rows.forEach((r, i) => {
-    for (let p = 0; p < 1024; p++) {
-      const px = (r * png.width + p) * 4; // pngjs decodes to RGBA
-      for (let c = 0; c < 3; c++) data[(i * 3 + c) * 1024 + p] = (png.data[px + c]! / 255 - CIFAR10_MEAN[c]!) / CIFAR10_STD[c]!;
-    }
-  });
-  return {
-    images: { n, c: 3, h: 32, w: 32, data, id: `${o.data}#${rows.join(',')}` },
-    how: `${n} CIFAR-10 images, rows ${rows.join(', ')} of ${o.data} (read directly with pngjs)`,
-  };
+  const images = await loadImages('synthetic', { dataset: 'cifar10', n, seed: o.seed });
+  return { images, how: `${n} seeded synthetic images (${o.data} not found: NOT real CIFAR-10)` };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
@@ -39,6 +42,19 @@ for (const [name, args, re] of CASES) {
     assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
   });
 }
+
+test('CLI error: a score cache that is not a SQLite file -> one line, exit 2', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rbflex-badcache-'));
+  try {
+    writeFileSync(join(dir, 'scores.sqlite'), 'this is not a database, it is a text file that is long enough to be read as one');
+    const r = cli('score', '--arch', ARCH, '--cache-dir', dir);
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, /^rbflex: error: .*scores\.sqlite: cannot use the score cache .*--no-cache/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 test('--debug adds the stack trace', () => {
   const r = cli('info', '--space', 'nb999', '--arch', ARCH, '--debug');

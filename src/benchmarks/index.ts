@@ -14,7 +14,7 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import { basename, extname } from 'node:path';
-import { DataError, fsProblem, readText } from '../util/errors.js';
+import { DataError, fsProblem } from '../util/errors.js';
 import {
   looksLikeNafbee,
   looksLikeNds,
@@ -24,6 +24,7 @@ import {
   openNafbeeFile,
   openTransnasDir,
   openTransnasFile,
+  parseJson,
 } from './json-benchmarks.js';
 import { isNatsDir, NatsBenchmark, type NatsFs, type NatsOptions } from './nats.js';
 import { Nb201CsvBenchmark } from './nb201-csv.js';
@@ -71,14 +72,7 @@ export function openBenchmark(path: string, opts: OpenBenchmarkOptions = {}): Be
   const name = basename(path);
   if (ext === '.csv') return new Nb201CsvBenchmark(path);
   if (ext === '.json') {
-    const text = readText(path);
-    let data: unknown;
-    try {
-      data = JSON.parse(text);
-    } catch (e) {
-      const msg = (e as Error).message;
-      throw new DataError(name, `corrupted JSON: ${msg}${/end of (JSON )?input|Unterminated/i.test(msg) ? ' (file truncated?)' : ''}`);
-    }
+    const data = parseJson(path);
     if (looksLikeTransnas(data)) return openTransnasFile(path, data);
     if (looksLikeNafbee(data)) return openNafbeeFile(path, data);
     if (looksLikeNds(data)) return new NdsBenchmark(path, data);

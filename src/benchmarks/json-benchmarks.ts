@@ -16,9 +16,9 @@
 import { readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { DataError, fsProblem, readText } from '../util/errors.js';
-import { type Benchmark, pickDatasetMetric } from './types.js';
+import { type Benchmark, IndexedArchs, pickDatasetMetric } from './types.js';
 
-function parseJson(path: string, text?: string): unknown {
+export function parseJson(path: string, text?: string): unknown {
   const t = text ?? readText(path);
   try {
     return JSON.parse(t);
@@ -75,7 +75,7 @@ function readTransnasTask(path: string, data?: unknown): { space: string; task: 
   return { space: space!, task, rows };
 }
 
-export class TransnasBenchmark implements Benchmark {
+export class TransnasBenchmark extends IndexedArchs implements Benchmark {
   readonly space: string;
   readonly format = 'TransNAS-Bench-101 json';
   readonly source: string;
@@ -83,27 +83,18 @@ export class TransnasBenchmark implements Benchmark {
   readonly metrics = ['value'];
   /** the metric each task's value is */
   readonly taskMetric: Record<string, string> = {};
-  private readonly ids: string[];
   private readonly values = new Map<string, Map<string, number>>();
 
   constructor(source: string, tasks: { space: string; task: string; rows: [string, number][] }[]) {
+    super();
     this.source = source;
     this.space = tasks[0]!.space;
     this.datasets = tasks.map((t) => t.task);
-    this.ids = tasks[0]!.rows.map((r) => r[0]);
+    for (const r of tasks[0]!.rows) this.addArch(r[0]);
     for (const t of tasks) {
       this.taskMetric[t.task] = TRANSNAS_TASK_METRIC[t.task] ?? 'value';
       this.values.set(t.task, new Map(t.rows));
     }
-  }
-  get size(): number {
-    return this.ids.length;
-  }
-  archs(): string[] {
-    return [...this.ids];
-  }
-  has(arch: string): boolean {
-    return this.values.get(this.datasets[0]!)!.has(arch);
   }
   accuracy(arch: string, dataset?: string, metric?: string): number | undefined {
     const task = dataset ?? this.datasets[0]!;
@@ -176,29 +167,20 @@ function readNafbee(path: string, data?: unknown): { dataset: string; rows: [str
   return { dataset: NAFBEE_DATASET[network!] ?? network!.toLowerCase(), rows };
 }
 
-export class NafbeeBenchmark implements Benchmark {
+export class NafbeeBenchmark extends IndexedArchs implements Benchmark {
   readonly space = 'nafbee';
   readonly format = 'NAFBee json';
   readonly source: string;
   readonly datasets: string[];
   readonly metrics = ['test'];
-  private readonly ids: string[];
   private readonly values = new Map<string, Map<string, number>>();
 
   constructor(source: string, sets: { dataset: string; rows: [string, number][] }[]) {
+    super();
     this.source = source;
     this.datasets = sets.map((s) => s.dataset);
-    this.ids = sets[0]!.rows.map((r) => r[0]);
+    for (const r of sets[0]!.rows) this.addArch(r[0]);
     for (const s of sets) this.values.set(s.dataset, new Map(s.rows));
-  }
-  get size(): number {
-    return this.ids.length;
-  }
-  archs(): string[] {
-    return [...this.ids];
-  }
-  has(arch: string): boolean {
-    return this.ids.includes(arch);
   }
   accuracy(arch: string, dataset?: string, metric?: string): number | undefined {
     const r = pickDatasetMetric(this, dataset, metric, (d) => d.toLowerCase());

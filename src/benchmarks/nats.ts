@@ -90,8 +90,7 @@ export class NatsBenchmark extends IndexedArchs implements Benchmark {
       const s = pyString(a);
       if (s === undefined) throw new DataError(metaPath, `wrong format: meta_archs[${i}] is not a string`);
       if (this.index.has(s)) throw new DataError(metaPath, `corrupted: meta_archs[${i}] repeats ${s}`);
-      this.index.set(s, i);
-      this.ids.push(s);
+      this.addArch(s);
     });
     const total = pyNumber(meta.getStr('total_archs'));
     if (total !== undefined && total !== this.ids.length) {
@@ -112,6 +111,10 @@ export class NatsBenchmark extends IndexedArchs implements Benchmark {
     return this.cache.size;
   }
 
+  /** NATS-Bench index of an arch (its position in the file) */
+  natsIndex(arch: string): number | undefined {
+    return this.index.get(arch);
+  }
   accuracy(arch: string, dataset?: string, metric?: string): number | undefined {
     return this.query(arch, { ...(dataset !== undefined ? { dataset } : {}), ...(metric !== undefined ? { metric } : {}) });
   }
@@ -130,9 +133,7 @@ export class NatsBenchmark extends IndexedArchs implements Benchmark {
     const table = q.epoch !== undefined && q.epoch !== this.epoch ? this.readArch(index, q.epoch) : this.archTable(index);
     const hpTable = table.get(hp);
     if (!hpTable) {
-      if (table.size && ![...table.keys()].includes(hp)) {
-        throw new DataError(this.source, `no hp "${hp}"; this archive has ${[...table.keys()].join(', ')}`);
-      }
+      if (table.size) throw new DataError(this.source, `no hp "${hp}"; this archive has ${[...table.keys()].join(', ')}`);
       return undefined;
     }
     const entry = hpTable.get(ds);

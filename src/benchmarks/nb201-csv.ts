@@ -141,8 +141,7 @@ export class Nb201CsvBenchmark extends IndexedArchs implements Benchmark {
       if (map.index !== undefined && cells[map.index]!.trim() !== String(r)) {
         throw new DataError(name, `line ${lineNo}: index column says ${cells[map.index]}, expected ${r} (rows must be in NATS index order)`);
       }
-      this.ids.push(arch);
-      this.index.set(arch, r);
+      this.addArch(arch);
       for (const [col, ds, m] of map.values) {
         const v = Number(cells[col]);
         if (cells[col]!.trim() === '' || !Number.isFinite(v) || v < 0 || v > 100) {
@@ -163,6 +162,10 @@ export class Nb201CsvBenchmark extends IndexedArchs implements Benchmark {
     }
   }
 
+  /** NATS-Bench index of an arch (its position in the file) */
+  natsIndex(arch: string): number | undefined {
+    return this.index.get(arch);
+  }
   accuracy(arch: string, dataset?: string, metric?: string): number | undefined {
     const { dataset: ds, metric: m } = pickDatasetMetric(this, dataset, metric);
     const i = this.index.get(arch);

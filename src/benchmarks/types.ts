@@ -61,7 +61,7 @@ export function pickDatasetMetric(
   return { dataset: ds, metric: m };
 }
 
-/** Architectures in a file's order (NATS index order for NATS files), with a look-up index. */
+/** Architectures in a file's order (NATS index order for NATS-Bench files), with a look-up index. */
 export abstract class IndexedArchs {
   protected readonly ids: string[] = [];
   protected readonly index = new Map<string, number>();
@@ -75,12 +75,12 @@ export abstract class IndexedArchs {
   has(arch: string): boolean {
     return this.index.has(arch);
   }
-  /** NATS-Bench index of an arch (its position in the file) */
-  natsIndex(arch: string): number | undefined {
-    return this.index.get(arch);
-  }
-  /** the arch at NATS index i */
+  /** the arch at position i of the file */
   archAt(i: number): string | undefined {
     return this.ids[i];
+  }
+  protected addArch(arch: string): void {
+    this.index.set(arch, this.ids.length);
+    this.ids.push(arch);
   }
 }

@@ -9,7 +9,7 @@ import { ScoringSession } from '../search/session.js';
 import type { HdaVariant } from '../proxies/hda.js';
 import { detectGammas } from '../search/hda.js';
 import type { Progress } from '../search/runner.js';
-import type { BuildOptions, Space } from '../spaces/types.js';
+import { type BuildOptions, type Space, sampleArchs } from '../spaces/types.js';
 import { Rng } from '../util/rng.js';
 import { UsageError } from './errors.js';
 import type { CommonOpts } from './options.js';
@@ -73,6 +73,16 @@ export interface Gammas {
   source: string;
 }
 
+/** The gammas the user gave, after checking the flags agree; undefined when none were given. */
+export function givenGammas(o: Pick<GammaOpts, 'gammaK' | 'gammaQ' | 'hda'>): Gammas | undefined {
+  if ((o.gammaK === undefined) !== (o.gammaQ === undefined)) {
+    throw new UsageError('give both --gamma-k and --gamma-q, or neither');
+  }
+  if (o.gammaK === undefined || o.gammaQ === undefined) return undefined;
+  if (o.hda) throw new UsageError('--hda detects the gammas: do not also give --gamma-k/--gamma-q');
+  return { gammaK: o.gammaK, gammaQ: o.gammaQ, source: 'given' };
+}
+
 /** Fixed values given by the user, HDA when asked (or the space's default), else the reference values. */
 export async function resolveGammas(
   space: Space,
@@ -81,16 +91,11 @@ export async function resolveGammas(
   o: CommonOpts & GammaOpts,
   log: (s: string) => void,
 ): Promise<Gammas> {
-  if ((o.gammaK === undefined) !== (o.gammaQ === undefined)) {
-    throw new UsageError('give both --gamma-k and --gamma-q, or neither');
-  }
-  if (o.gammaK !== undefined && o.gammaQ !== undefined) {
-    if (o.hda) throw new UsageError('--hda detects the gammas: do not also give --gamma-k/--gamma-q');
-    return { gammaK: o.gammaK, gammaQ: o.gammaQ, source: 'given' };
-  }
+  const given = givenGammas(o);
+  if (given) return given;
   if (o.hda || space.defaultGammas === 'hda') {
     const m = Math.min(o.hdaNetworks, space.size);
-    const archs = Rng.derive(o.seed, 'hda').sample(space.size, m).map((i) => space.archAt(i));
+    const archs = sampleArchs(space, Rng.derive(o.seed, 'hda'), m);
     log(`detecting gammas with HDA (${o.hdaVariant} variant) over ${m} networks...`);
     const r = await detectGammas({
       space: space.name,

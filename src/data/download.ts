@@ -14,7 +14,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { DataError } from '../util/errors.js';
+import { DataError, fsProblem } from '../util/errors.js';
 import { extractTarGz } from '../util/tar.js';
 
 export interface DownloadProgress {
@@ -153,18 +153,28 @@ export async function ensureCifar(which: 'cifar10' | 'cifar100', opts: EnsureOpt
     if (opts.download === false) throw new DataError(which, `not in the cache (${dir}) and downloading is off`);
     await downloadFile(opts.url ?? spec.url, archive, { md5, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
   }
-  const tmp = join(cache, `.unpack-${spec.dir}-${process.pid}-${Date.now()}`);
+  await unpackInto(archive, dir, { subdir: spec.dir, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+  return dir;
+}
+
+/**
+ * Unpack a .tar.gz into a temporary folder beside `dest`, then move it (or its `subdir`) to `dest`
+ * unless another run got there first. The temporary folder is removed whatever happens.
+ */
+export async function unpackInto(archive: string, dest: string, o: { subdir?: string; onProgress?: ProgressFn } = {}): Promise<void> {
+  const tmp = `${dest}.unpack-${process.pid}-${Date.now()}`;
   try {
     const size = (await stat(archive)).size;
     await extractTarGz(archive, tmp, {
       archiveSize: size,
-      onProgress: (done, total) => opts.onProgress?.({ phase: 'extract', done, ...(total !== undefined ? { total } : {}), file: archive }),
+      onProgress: (done, total) => o.onProgress?.({ phase: 'extract', done, ...(total !== undefined ? { total } : {}), file: archive }),
     });
-    const unpacked = join(tmp, spec.dir);
-    if (!existsSync(unpacked)) throw new DataError(archive, `wrong format: the archive holds no ${spec.dir}/ folder`);
-    if (!existsSync(dir)) await rename(unpacked, dir);
+    const unpacked = o.subdir ? join(tmp, o.subdir) : tmp;
+    if (!existsSync(unpacked)) throw new DataError(archive, `wrong format: the archive holds no ${o.subdir}/ folder`);
+    if (!existsSync(dest)) await rename(unpacked, dest);
+  } catch (e) {
+    throw fsProblem(archive, e);
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
-  return dir;
 }

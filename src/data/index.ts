@@ -23,13 +23,13 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import type { ImageBatch } from '../backends/types.js';
 import { DataError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
-import { extractTarGz } from '../util/tar.js';
 import { type DatasetInfo, datasetInfo } from './datasets.js';
-import { type DownloadProgress, defaultCacheDir, ensureCifar } from './download.js';
+import { type DownloadProgress, defaultCacheDir, ensureCifar, unpackInto } from './download.js';
 import { drawAugmentation, type RawImage, resizeImage, writeNormalised } from './image.js';
 import { type ImageSource, openImageSource, type Split } from './sources.js';
 
@@ -124,15 +124,8 @@ async function unpackArchive(archive: string, opts: LoadImagesOptions): Promise<
   const cache = opts.cacheDir ?? defaultCacheDir();
   const dir = join(cache, 'unpacked', basename(archive).replace(/\.(tar\.gz|tgz)$/i, ''));
   if (!existsSync(dir)) {
-    const tmp = `${dir}.tmp-${process.pid}`;
-    await extractTarGz(archive, tmp, {
-      onProgress: (done, total) => opts.onProgress?.({ phase: 'extract', done, ...(total !== undefined ? { total } : {}), file: archive }),
-    });
-    const { rename, rm } = await import('node:fs/promises');
-    await rename(tmp, dir).catch(async (e) => {
-      await rm(tmp, { recursive: true, force: true });
-      if (!existsSync(dir)) throw e;
-    });
+    await mkdir(dirname(dir), { recursive: true });
+    await unpackInto(archive, dir, opts.onProgress ? { onProgress: opts.onProgress } : {});
   }
   return dir;
 }

@@ -19,7 +19,7 @@
  */
 import { closeSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { basename, extname, join, relative, sep } from 'node:path';
-import { DataError, fsProblem, readBytes } from '../util/errors.js';
+import { DataError, fsProblem, readBytes, readHead } from '../util/errors.js';
 import { NdArray, type PyDict, type PyValue, expectDict, pyNumber, unpickle } from '../util/pickle.js';
 import { decodeImage, isPng, pngSize, type RawImage } from './image.js';
 
@@ -187,6 +187,7 @@ export class PickleBatchSource implements ImageSource {
   readonly count: number;
   private readonly kept: number[][]; // per file: kept row indices
   private readonly counts: number[];
+  private single?: PickledBatch;
 
   /**
    * @param keep which labels to keep (ImageNet16-120: 1..120) and how to map them (-1); all by default
@@ -200,9 +201,10 @@ export class PickleBatchSource implements ImageSource {
     private readonly what: string,
     private readonly keep?: { max: number },
   ) {
-    // first pass: counts (and the kept rows) of every file
+    // first pass: counts (and the kept rows) of every file; a lone file's batch is kept for read()
     this.kept = files.map((f) => {
       const b = this.load(f);
+      if (files.length === 1) this.single = b;
       const rows: number[] = [];
       b.labels.forEach((l, i) => {
         if (this.keep) {
@@ -226,7 +228,7 @@ export class PickleBatchSource implements ImageSource {
     const row = 3 * this.size * this.size;
     return indices.map((i) => {
       const [f, k] = locate(this.counts, i);
-      let b = byFile.get(f);
+      let b = byFile.get(f) ?? this.single;
       if (!b) {
         b = this.load(this.files[f]!);
         byFile.set(f, b);
@@ -258,7 +260,7 @@ export class SpriteSource implements ImageSource {
     private readonly files: string[],
   ) {
     this.counts = files.map((f) => {
-      const head = readBytes(f).subarray(0, 32);
+      const head = readHead(f, 32);
       const s = pngSize(head);
       if (!s) throw new DataError(f, 'wrong format: not a PNG');
       if (s.w !== 1024) throw new DataError(f, `wrong format: a row-packed sprite is 1024 pixels wide (one 32x32 image per row), this is ${s.w}`);
@@ -388,7 +390,7 @@ export function openImageSource(path: string, opts: DetectOptions = {}): ImageSo
   const name = basename(path);
   const ext = extname(name).toLowerCase();
   if (ext === '.png' || ext === '.jpg' || ext === '.jpeg') {
-    const head = readBytes(path).subarray(0, 32);
+    const head = readHead(path, 32);
     const s = pngSize(head);
     const sprite = opts.layout === 'sprite' || (opts.layout !== 'folder' && isPng(head) && s?.w === 1024 && SPRITE_NAME.test(name));
     return sprite ? new SpriteSource(path, [path]) : new SingleImageSource(path);
@@ -454,7 +456,7 @@ function openDir(dir: string, split: Split, ds: string, opts: DetectOptions): Im
   const pngs = names.filter((n) => extname(n).toLowerCase() === '.png');
   if (opts.layout !== 'folder' && pngs.length && names.every((n) => !IMAGE_EXT.has(extname(n).toLowerCase()) || SPRITE_NAME.test(n))) {
     const files = numbered(dir, SPRITE_NAME);
-    const wide = files.every((f) => pngSize(readBytes(f).subarray(0, 32))?.w === 1024);
+    const wide = files.every((f) => pngSize(readHead(f, 32))?.w === 1024);
     if (wide || opts.layout === 'sprite') return new SpriteSource(dir, files);
   }
   // an image-folder root with split sub-folders (root/train/<class>/..., root/test or root/val)

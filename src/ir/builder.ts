@@ -8,6 +8,9 @@ import {
   TORCH_ACTIVATION_CLASS,
 } from './types.js';
 
+/** Largest tensor (per image) a graph may hold: 2^28 float32 values = 1 GiB. */
+export const MAX_TENSOR_ELEMENTS = 2 ** 28;
+
 export class IRError extends Error {
   override name = 'IRError';
 }
@@ -51,6 +54,10 @@ export class GraphBuilder {
       if (!Number.isInteger(d) || d <= 0) {
         throw new IRError(`${this.label}: ${name} (${op.kind}) has invalid output shape [${shape.join(', ')}]`);
       }
+    }
+    const size = shape.reduce((a, d) => a * d, 1);
+    if (size > MAX_TENSOR_ELEMENTS) {
+      throw new IRError(`${this.label}: ${name} (${op.kind}) would hold ${size} values per image [${shape.join(', ')}], over the limit of ${MAX_TENSOR_ELEMENTS}`);
     }
     const id = this.nodes.length;
     this.nodes.push({

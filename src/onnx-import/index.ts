@@ -119,7 +119,14 @@ export function importOnnx(bytes: Uint8Array, opts: OnnxImportOptions): Imported
     throw e;
   }
   const refTaps = parseReferenceTaps(model, source);
-  const low = lowerModel(model, { source, bn: opts.bn, ...(opts.resolution !== undefined ? { resolution: opts.resolution } : {}) });
+  let low: ReturnType<typeof lowerModel>;
+  try {
+    low = lowerModel(model, { source, bn: opts.bn, ...(opts.resolution !== undefined ? { resolution: opts.resolution } : {}) });
+  } catch (e) {
+    // tensor payloads are decoded lazily while lowering: a malformed one surfaces here
+    if (e instanceof ProtoError) throw new OnnxImportError(`${source}: corrupted tensor data (${e.message})`);
+    throw e;
+  }
   const b = low.builder;
   for (const [name, count] of Object.entries(refTaps ?? {})) {
     const id = low.tensorOf(name);

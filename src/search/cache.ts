@@ -8,6 +8,9 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { DataError } from '../util/errors.js';
 
+/** bump when the table layout changes */
+const SCHEMA_VERSION = 1;
+
 export interface CacheContext {
   space: string;
   /** build options + dataset, serialised */
@@ -25,28 +28,37 @@ export class ScoreCache {
     readonly path: string,
     private readonly ctx: CacheContext,
   ) {
+    let db: Database.Database | undefined;
     try {
       if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-      this.db = new Database(path);
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = NORMAL');
-      this.db.pragma('busy_timeout = 5000');
-      this.db.exec(`CREATE TABLE IF NOT EXISTS scores (
+      db = new Database(path);
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      db.pragma('busy_timeout = 5000');
+      const hasTable = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'scores'").get() !== undefined;
+      const version = db.pragma('user_version', { simple: true }) as number;
+      if (hasTable && version !== SCHEMA_VERSION) {
+        throw new Error(`it holds cache format ${version}, this rbflex writes format ${SCHEMA_VERSION}; delete the file`);
+      }
+      db.exec(`CREATE TABLE IF NOT EXISTS scores (
         space TEXT NOT NULL, build TEXT NOT NULL, images TEXT NOT NULL, seed TEXT NOT NULL,
         proxy TEXT NOT NULL, arch TEXT NOT NULL,
         value REAL, note TEXT, ms REAL, created TEXT NOT NULL,
         PRIMARY KEY (space, build, images, seed, proxy, arch)
       )`);
+      db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      this.getStmt = db.prepare(
+        'SELECT value, note FROM scores WHERE space=? AND build=? AND images=? AND seed=? AND proxy=? AND arch=?',
+      );
+      this.putStmt = db.prepare(
+        `INSERT OR REPLACE INTO scores (space, build, images, seed, proxy, arch, value, note, ms, created)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      );
+      this.db = db;
     } catch (e) {
-      throw new DataError(path, `cannot open the score cache (${e instanceof Error ? e.message : String(e)}); choose another --cache-dir or pass --no-cache`);
+      db?.close();
+      throw new DataError(path, `cannot use the score cache (${e instanceof Error ? e.message : String(e)}); choose another --cache-dir or pass --no-cache`);
     }
-    this.getStmt = this.db.prepare(
-      'SELECT value, note FROM scores WHERE space=? AND build=? AND images=? AND seed=? AND proxy=? AND arch=?',
-    );
-    this.putStmt = this.db.prepare(
-      `INSERT OR REPLACE INTO scores (space, build, images, seed, proxy, arch, value, note, ms, created)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
   }
 
   /** value for a proxy key, or undefined when not cached. -Infinity round-trips. */

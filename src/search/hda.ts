@@ -6,6 +6,7 @@ import { type HdaResult, type HdaVariant, hdaCandidates, hdaFromCandidates } fro
 import { blocksFor } from '../proxies/index.js';
 import { getSpace } from '../spaces/index.js';
 import type { BuildOptions } from '../spaces/types.js';
+import { defaultWorkers } from './pool.js';
 import { makeBackend, weightSeed } from './scorer.js';
 
 export interface HdaRun {
@@ -17,6 +18,7 @@ export interface HdaRun {
   seed: string;
   taps: TapMode;
   variant: HdaVariant;
+  /** onnxruntime threads (default: one per core; HDA runs its networks one after another) */
   threads?: number;
 }
 
@@ -38,7 +40,7 @@ export async function hdaNetworkCandidates(
 
 export async function detectGammas(r: HdaRun): Promise<HdaResult & { archs: string[] }> {
   const space = getSpace(r.space);
-  const backend = makeBackend(r.backend, r.threads ?? 1);
+  const backend = makeBackend(r.backend, r.threads ?? defaultWorkers());
   const candK: number[] = [];
   const candQ: number[] = [];
   const archs: string[] = [];
@@ -47,8 +49,8 @@ export async function detectGammas(r: HdaRun): Promise<HdaResult & { archs: stri
     archs.push(arch);
     const g = space.build(arch, r.build);
     const c = await hdaNetworkCandidates(g, initWeights(g, weightSeed(r.seed, space.name, arch)), r.images, backend, r.taps, r.variant);
-    candK.push(...c.k);
-    candQ.push(...c.q);
+    for (const v of c.k) candK.push(v);
+    for (const v of c.q) candQ.push(v);
   }
   return { ...hdaFromCandidates(candK, candQ, r.variant), archs };
 }

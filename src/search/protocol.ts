@@ -3,7 +3,7 @@
  * are computed: they take a `score(archs)` function (a ScoringSession) and an accuracy look-up.
  */
 import type { ProxyName } from '../proxies/index.js';
-import type { Space } from '../spaces/types.js';
+import { type ArchSource, type Space, archList, sampleArchs } from '../spaces/types.js';
 import { Rng } from '../util/rng.js';
 import type { ArchScore } from './scorer.js';
 import { type Correlations, correlations, meanStd, topKHitRate } from './stats.js';
@@ -31,9 +31,8 @@ export interface SearchResult {
 }
 
 /** Trial t samples S archs with its own seeded stream: trials are independent and reproducible. */
-export function trialSample(space: Space, seed: string, trial: number, samples: number): string[] {
-  const rng = Rng.derive(seed, 'search-trial', trial);
-  return rng.sample(space.size, Math.min(samples, space.size)).map((i) => space.archAt(i));
+export function trialSample(source: ArchSource, seed: string, trial: number, samples: number): string[] {
+  return sampleArchs(source, Rng.derive(seed, 'search-trial', trial), samples);
 }
 
 /** The highest score wins; ties go to the earlier-sampled arch. -Infinity never beats a finite score. */
@@ -58,13 +57,8 @@ export async function runSearch(o: {
   /** an arch pool to sample from instead of the whole space (e.g. the benchmark's archs) */
   pool?: readonly string[];
 }): Promise<SearchResult> {
-  const trialArchs: string[][] = [];
-  for (let t = 0; t < o.trials; t++) {
-    if (o.pool) {
-      const rng = Rng.derive(o.seed, 'search-trial', t);
-      trialArchs.push(rng.sample(o.pool.length, Math.min(o.samples, o.pool.length)).map((i) => o.pool![i]!));
-    } else trialArchs.push(trialSample(o.space, o.seed, t, o.samples));
-  }
+  const source = o.pool ? archList(o.pool) : o.space;
+  const trialArchs = Array.from({ length: o.trials }, (_, t) => trialSample(source, o.seed, t, o.samples));
   const before = o.scoringMs();
   const all = trialArchs.flat();
   const scores = await o.score(all);

@@ -16,12 +16,12 @@ export function fmtNum(v: number | undefined, digits = 6): string {
   return Number(v.toPrecision(digits)).toString();
 }
 
-/** One row per architecture; with `seed`, a leading seed column (and the header only when `header`). */
 /** A correlation to 4 places; "n/a" where it is undefined (e.g. a proxy constant over the architectures). */
 export function fmtCorr(v: number, digits = 4): string {
   return Number.isFinite(v) ? v.toFixed(digits) : 'n/a';
 }
 
+/** One row per architecture; with `seed`, a leading seed column (and the header only when `header`). */
 export function scoresCsv(rows: readonly StudyRow[], proxies: readonly ProxyName[], seed?: string, header = true): string {
   const lead = seed === undefined ? [] : ['seed'];
   const lines = header ? [[...lead, 'arch', 'accuracy', ...proxies].join(',')] : [];

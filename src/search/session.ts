@@ -8,7 +8,7 @@ import type { ProxyName, ProxySettings } from '../proxies/index.js';
 import { getSpace } from '../spaces/index.js';
 import type { BuildOptions, Space } from '../spaces/types.js';
 import { ScoreCache } from './cache.js';
-import { ScorePool } from './pool.js';
+import { ScorePool, defaultWorkers } from './pool.js';
 import { type Progress, scoreAll } from './runner.js';
 import { type ArchScore, type ScorerConfig, imagesKey, proxyKeysOf } from './scorer.js';
 
@@ -52,6 +52,8 @@ export class ScoringSession {
       settings: this.settings,
       backend: o.backend ?? 'onnx',
       seed: o.seed,
+      // without worker threads, let onnxruntime use the cores inside each network instead
+      threads: o.workers === 0 ? defaultWorkers() : 1,
     };
     this.keys = proxyKeysOf(this.config);
     if (o.cachePath) {
@@ -68,7 +70,9 @@ export class ScoringSession {
     return this.keys;
   }
 
-  async score(archs: readonly string[]): Promise<Map<string, ArchScore>> {
+  /** Scores of each architecture, keyed by the space's canonical id (ids are canonicalised first). */
+  async score(ids: readonly string[]): Promise<Map<string, ArchScore>> {
+    const archs = ids.map((a) => this.space.parse(a));
     if (!this.pool) this.pool = new ScorePool(this.config, this.o.images, this.o.workers);
     const t0 = performance.now();
     let last: Progress | undefined;

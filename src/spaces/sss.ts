@@ -15,6 +15,7 @@ import { tinyNetwork } from './xautodl.js';
 export const SSS_CELL =
   '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|';
 export const SSS_CHANNELS = [8, 16, 24, 32, 40, 48, 56, 64] as const;
+const SSS_GENOTYPE = genotypeOf(parseNb201(SSS_CELL));
 
 export function parseSss(arch: string): number[] {
   const parts = arch.trim().split(':');
@@ -58,7 +59,7 @@ export const sss: Space = {
     const b = new GraphBuilder(`sss:${channels.join(':')}`);
     return tinyNetwork(
       b,
-      genotypeOf(parseNb201(SSS_CELL)),
+      SSS_GENOTYPE,
       channels,
       [false, true, false, true, false],
       opts.classes ?? ds.classes,

@@ -43,7 +43,18 @@ export interface Space {
   readonly defaultGammas?: 'reference' | 'hda';
 }
 
-/** k distinct architectures, uniformly without replacement, from a seeded stream. */
-export function sampleArchs(space: Space, rng: Rng, k: number): string[] {
-  return rng.sample(space.size, k).map((i) => space.archAt(i));
+/** Anything with numbered architectures: a space, or a list wrapped as one. */
+export interface ArchSource {
+  readonly size: number;
+  archAt(i: number): string;
+}
+
+/** min(k, size) distinct architectures, uniformly without replacement, from a seeded stream. */
+export function sampleArchs(source: ArchSource, rng: Rng, k: number): string[] {
+  return rng.sample(source.size, Math.min(k, source.size)).map((i) => source.archAt(i));
+}
+
+/** A list of ids as an ArchSource. */
+export function archList(ids: readonly string[]): ArchSource {
+  return { size: ids.length, archAt: (i) => ids[i]! };
 }

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 
 /**
  * A problem with a data or benchmark file the user gave us: missing, truncated, corrupted or in
@@ -52,5 +52,20 @@ export function readText(path: string): string {
     return new TextDecoder('utf-8', { fatal: true }).decode(b);
   } catch {
     throw new DataError(path, 'wrong format: not a UTF-8 text file');
+  }
+}
+
+/** The first `n` bytes of a file (fewer if it is shorter); fs failures become a DataError. */
+export function readHead(path: string, n: number): Buffer {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const buf = Buffer.alloc(n);
+    const got = readSync(fd, buf, 0, n, 0);
+    return buf.subarray(0, got);
+  } catch (e) {
+    throw fsProblem(path, e);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }

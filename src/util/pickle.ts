@@ -91,14 +91,28 @@ export class NdArray {
   filled = false;
 }
 
-function hashKey(k: PyValue): string {
+/** Longest dict key we build (tuples of tuples can share parts through the memo and grow exponentially). */
+const MAX_KEY_LENGTH = 1 << 16;
+
+function hashKey(k: PyValue, memo = new WeakMap<object, string>()): string {
   if (typeof k === 'string') return 's' + k;
   if (k instanceof Uint8Array) return 'b' + latin1(k);
   if (typeof k === 'number') return Number.isInteger(k) ? 'i' + k : 'f' + k;
   if (typeof k === 'bigint') return 'i' + k.toString();
   if (typeof k === 'boolean') return k ? 'i1' : 'i0';
   if (k === null) return 'N';
-  if (Array.isArray(k)) return 't(' + k.map((x) => JSON.stringify(hashKey(x))).join(',') + ')';
+  if (Array.isArray(k)) {
+    const known = memo.get(k);
+    if (known !== undefined) return known;
+    let key = 't(';
+    for (const x of k) {
+      key += JSON.stringify(hashKey(x, memo)) + ',';
+      if (key.length > MAX_KEY_LENGTH) throw new TypeError(`dict key longer than ${MAX_KEY_LENGTH} characters`);
+    }
+    key += ')';
+    memo.set(k, key);
+    return key;
+  }
   throw new TypeError(`unhashable dict key of type ${describe(k)}`);
 }
 
@@ -525,7 +539,7 @@ class Unpickler {
           const items = this.popMark();
           const s = this.top();
           if (!(s instanceof PySet)) this.fail('corrupted: ADDITEMS on a non-set');
-          s.items.push(...items);
+          for (const it of items) s.items.push(it);
           break;
         }
         case 0x91: // FROZENSET

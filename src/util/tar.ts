@@ -150,7 +150,10 @@ export async function extractTarGz(archive: string, dest: string, opts: ExtractO
       if (metaKind === 'x') {
         const pax = parsePax(body);
         if (pax.path !== undefined) nextName = pax.path;
-        if (pax.size !== undefined) nextSize = Number(pax.size);
+        if (pax.size !== undefined) {
+          if (!/^\d+$/.test(pax.size) || Number(pax.size) > maxBytes) throw new DataError(archive, `corrupted pax header: size "${pax.size}"`);
+          nextSize = Number(pax.size);
+        }
       } else if (metaKind === 'L') nextName = cstr(body);
       meta = undefined;
     }

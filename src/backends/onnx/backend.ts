@@ -23,6 +23,10 @@ export class OnnxBackend implements Backend {
   }
 
   async forward(g: Graph, w: Weights, images: ImageBatch, opts: ForwardOptions): Promise<Features> {
+    const expected = g.nodes[g.input]!.shape;
+    if (images.c !== expected[0] || images.h !== expected[1] || images.w !== expected[2]) {
+      throw new Error(`${g.label}: images are ${images.c}x${images.h}x${images.w}, the network expects ${expected.join('x')}`);
+    }
     const model = exportOnnx(g, w, opts);
     const session = await ort.InferenceSession.create(model.bytes, {
       executionProviders: ['cpu'],
@@ -32,12 +36,6 @@ export class OnnxBackend implements Backend {
       enableCpuMemArena: true,
     });
     try {
-      const expected = g.nodes[g.input]!.shape;
-      if (images.c !== expected[0] || images.h !== expected[1] || images.w !== expected[2]) {
-        throw new Error(
-          `${g.label}: images are ${images.c}x${images.h}x${images.w}, the network expects ${expected.join('x')}`,
-        );
-      }
       const input = new ort.Tensor('float32', images.data, [images.n, images.c, images.h, images.w]);
       const res = await session.run({ input });
       const take = (name: string): Float32Array => {

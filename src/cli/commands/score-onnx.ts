@@ -9,7 +9,7 @@ import { importOnnx } from '../../onnx-import/index.js';
 import { readBytes } from '../../util/errors.js';
 import { UsageError } from '../errors.js';
 import type { CommonOpts } from '../options.js';
-import { type GammaOpts, loadImagesWithProgress } from '../prepare.js';
+import { type GammaOpts, type Gammas, givenGammas, loadImagesWithProgress } from '../prepare.js';
 
 export interface OnnxScoreOpts extends CommonOpts, GammaOpts {
   onnx: string;
@@ -33,10 +33,8 @@ export async function scoreOnnxModel(o: OnnxScoreOpts): Promise<void> {
   }
   const taps = o.taps ?? graph.defaultTaps;
   const backend = makeBackend(o.backend);
-  let gammas: { gammaK: number; gammaQ: number; source: string } = { ...REFERENCE_GAMMAS, source: 'reference (fixed, SPEC)' };
-  if ((o.gammaK === undefined) !== (o.gammaQ === undefined)) throw new UsageError('give both --gamma-k and --gamma-q, or neither');
-  if (o.gammaK !== undefined && o.gammaQ !== undefined) gammas = { gammaK: o.gammaK, gammaQ: o.gammaQ, source: 'given' };
-  else if (o.hda && o.proxy.includes('rbflex')) {
+  let gammas: Gammas = givenGammas(o) ?? { ...REFERENCE_GAMMAS, source: 'reference (fixed, SPEC)' };
+  if (gammas.source !== 'given' && o.hda && o.proxy.includes('rbflex')) {
     const cand = await hdaNetworkCandidates(graph, weights, images, backend, taps, o.hdaVariant);
     const r = hdaFromCandidates(cand.k, cand.q, o.hdaVariant);
     gammas = { gammaK: r.gammaK, gammaQ: r.gammaQ, source: `HDA (${o.hdaVariant}, this model)` };

@@ -65,11 +65,23 @@ architectures' mean rank over the seeds.`,
       const log = (s: string) => {
         if (!o.json) process.stderr.write(`${s}\n`);
       };
-      const pool = bench.archs().filter((a) => bench.accuracy(a, dataset, o.metric) !== undefined);
-      if (pool.length < 2) throw new UsageError(`${bench.source} has fewer than 2 architectures with ${dataset} ground truth`);
-      const chosen = o.all ? pool : Rng.derive(o.seed, 'study').sample(pool.length, Math.min(o.samples, pool.length)).map((i) => pool[i]!);
+      // draw in a seeded order and read ground truth only for the architectures drawn (NATS-Bench
+      // directories read one file per architecture); ids without a value for this dataset are passed over
+      const ids = bench.archs();
+      const order = o.all ? ids.map((_, i) => i) : Rng.derive(o.seed, 'study').sample(ids.length, ids.length);
+      const want = o.all ? ids.length : Math.min(o.samples, ids.length);
+      const chosen: string[] = [];
+      const accuracy: number[] = [];
+      for (const i of order) {
+        if (chosen.length >= want) break;
+        const acc = bench.accuracy(ids[i]!, dataset, o.metric);
+        if (acc === undefined) continue;
+        chosen.push(ids[i]!);
+        accuracy.push(acc);
+      }
+      if (chosen.length < 2) throw new UsageError(`${bench.source} has fewer than 2 architectures with ${dataset} ground truth`);
+      if (chosen.length < want) log(`${bench.source}: only ${chosen.length} architectures have ${dataset} ground truth`);
       const archs = chosen.map((a) => space.parse(a));
-      const accuracy = chosen.map((a) => bench.accuracy(a, dataset, o.metric)!);
 
       const repeats: Repeat[] = [];
       for (let r = 0; r < o.repeats; r++) {
