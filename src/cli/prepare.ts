@@ -15,7 +15,7 @@ import { UsageError } from './errors.js';
 import type { CommonOpts } from './options.js';
 
 /** loadImages with a byte progress bar for downloads and unpacking (on a terminal, not with --json). */
-export async function loadImagesWithProgress(o: CommonOpts, dataset: string, resolution: number): Promise<ImageBatch> {
+export async function loadImagesWithProgress(o: CommonOpts, dataset: string, resolution: number | undefined): Promise<ImageBatch> {
   const bar = o.json || !process.stderr.isTTY ? undefined : new cliProgress.SingleBar(
     { format: '{phase} [{bar}] {percentage}% {value}/{total} bytes', stream: process.stderr, hideCursor: true, clearOnComplete: true },
     cliProgress.Presets.shades_classic,
@@ -27,7 +27,7 @@ export async function loadImagesWithProgress(o: CommonOpts, dataset: string, res
       n: o.batch,
       seed: o.seed,
       augment: o.augment ?? false,
-      resolution,
+      ...(resolution !== undefined ? { resolution } : {}),
       ...(o.cacheDir ? { cacheDir: o.cacheDir } : {}),
       onProgress: (p) => {
         if (!bar || p.phase === 'read' || p.total === undefined) return;

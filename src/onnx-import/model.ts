@@ -4,25 +4,10 @@
  * node asks for them. Every count and size that comes from the file is checked against the bytes
  * that are actually there before anything is allocated.
  */
+import { ATTR, DATA_LOCATION_EXTERNAL, DT, F } from '../backends/onnx/fields.js';
 import { type ProtoField, ProtoError, decodeFields, decodePackedVarints } from '../backends/onnx/protobuf.js';
 
-// TensorProto.DataType
-export const DT = {
-  FLOAT: 1,
-  UINT8: 2,
-  INT8: 3,
-  UINT16: 4,
-  INT16: 5,
-  INT32: 6,
-  INT64: 7,
-  STRING: 8,
-  BOOL: 9,
-  FLOAT16: 10,
-  DOUBLE: 11,
-  UINT32: 12,
-  UINT64: 13,
-  BFLOAT16: 16,
-} as const;
+export { DT } from '../backends/onnx/fields.js';
 
 const DT_NAMES: Record<number, string> = {
   0: 'UNDEFINED',
@@ -194,16 +179,17 @@ export function checkedSize(dims: readonly number[], what: string): number {
 
 export function decodeTensor(bytes: Uint8Array, what: string): OnnxTensor {
   const m = byField(decodeFields(bytes, what));
-  const nameF = last(m, 8);
+  const T = F.Tensor;
+  const nameF = last(m, T.name);
   const name = nameF ? str(nameF, what) : '';
   const label = name ? `tensor '${name}'` : what;
-  const dims = ints(m.get(1) ?? [], label);
-  const dtF = last(m, 2);
+  const dims = ints(m.get(T.dims) ?? [], label);
+  const dtF = last(m, T.dataType);
   const dataType = dtF ? int(dtF, label) : 0;
-  const locF = last(m, 14);
-  const external = (locF ? int(locF, label) : 0) === 1 || m.has(13);
-  const rawF = last(m, 9);
-  if (m.has(3)) throw new ProtoError(`${label} is segmented (TensorProto.segment), which is not supported`);
+  const locF = last(m, T.dataLocation);
+  const external = (locF ? int(locF, label) : 0) === DATA_LOCATION_EXTERNAL || m.has(T.externalData);
+  const rawF = last(m, T.rawData);
+  if (m.has(T.segment)) throw new ProtoError(`${label} is segmented (TensorProto.segment), which is not supported`);
   return {
     name,
     dims,
@@ -211,10 +197,10 @@ export function decodeTensor(bytes: Uint8Array, what: string): OnnxTensor {
     size: checkedSize(dims, label),
     external,
     ...(rawF ? { raw: msg(rawF, label) } : {}),
-    floatData: m.get(4) ?? [],
-    int32Data: m.get(5) ?? [],
-    int64Data: m.get(7) ?? [],
-    doubleData: m.get(10) ?? [],
+    floatData: m.get(T.floatData) ?? [],
+    int32Data: m.get(T.int32Data) ?? [],
+    int64Data: m.get(T.int64Data) ?? [],
+    doubleData: m.get(T.doubleData) ?? [],
   };
 }
 
@@ -262,29 +248,39 @@ export function tensorInts(t: OnnxTensor): number[] | string {
 }
 
 function decodeAttr(bytes: Uint8Array, what: string): { name: string; value: AttrValue } {
+  const A = F.Attribute;
   const m = byField(decodeFields(bytes, what));
-  const nameF = last(m, 1);
+  const nameF = last(m, A.name);
   const name = nameF ? str(nameF, what) : '';
   const label = `${what} attribute '${name}'`;
-  const typeF = last(m, 20);
-  let type = typeF ? int(typeF, label) : 0;
-  if (type === 0) {
+  const typeF = last(m, A.type);
+  let type: number = typeF ? int(typeF, label) : ATTR.UNDEFINED;
+  if (type === ATTR.UNDEFINED) {
     // very old files leave the type out: infer it from the field that is set
-    type = m.has(2) ? 1 : m.has(3) ? 2 : m.has(4) ? 3 : m.has(5) ? 4 : m.has(7) ? 6 : m.has(8) ? 7 : m.has(9) ? 8 : 0;
+    const inferred: [number, number][] = [
+      [A.f, ATTR.FLOAT],
+      [A.i, ATTR.INT],
+      [A.s, ATTR.STRING],
+      [A.t, ATTR.TENSOR],
+      [A.floats, ATTR.FLOATS],
+      [A.ints, ATTR.INTS],
+      [A.strings, ATTR.STRINGS],
+    ];
+    type = inferred.find(([field]) => m.has(field))?.[1] ?? ATTR.UNDEFINED;
   }
-  if (m.has(21)) return { name, value: { type: 'other', what: 'a reference to a function attribute' } };
+  if (m.has(A.refAttrName)) return { name, value: { type: 'other', what: 'a reference to a function attribute' } };
   switch (type) {
-    case 1: {
-      const f = last(m, 2);
+    case ATTR.FLOAT: {
+      const f = last(m, A.f);
       if (!f || f.wire !== 5) throw new ProtoError(`${label}: missing float value`);
       return { name, value: { type: 'float', f: f32(f.bytes!, 0) } };
     }
-    case 2: {
-      const f = last(m, 3);
+    case ATTR.INT: {
+      const f = last(m, A.i);
       return { name, value: { type: 'int', i: f ? int(f, label) : 0 } };
     }
-    case 3: {
-      const f = last(m, 4);
+    case ATTR.STRING: {
+      const f = last(m, A.s);
       if (!f || f.wire !== 2) return { name, value: { type: 'string', s: '' } };
       let s: string;
       try {
@@ -294,22 +290,22 @@ function decodeAttr(bytes: Uint8Array, what: string): { name: string; value: Att
       }
       return { name, value: { type: 'string', s } };
     }
-    case 4: {
-      const f = last(m, 5);
+    case ATTR.TENSOR: {
+      const f = last(m, A.t);
       if (!f) throw new ProtoError(`${label}: missing tensor value`);
       return { name, value: { type: 'tensor', t: decodeTensor(msg(f, label), label) } };
     }
-    case 6:
-      return { name, value: { type: 'floats', floats: floats(m.get(7) ?? [], label) } };
-    case 7:
-      return { name, value: { type: 'ints', ints: ints(m.get(8) ?? [], label) } };
-    case 8: {
+    case ATTR.FLOATS:
+      return { name, value: { type: 'floats', floats: floats(m.get(A.floats) ?? [], label) } };
+    case ATTR.INTS:
+      return { name, value: { type: 'ints', ints: ints(m.get(A.ints) ?? [], label) } };
+    case ATTR.STRINGS: {
       const out: string[] = [];
-      for (const f of m.get(9) ?? []) out.push(str(f, label));
+      for (const f of m.get(A.strings) ?? []) out.push(str(f, label));
       return { name, value: { type: 'strings', strings: out } };
     }
-    case 5:
-    case 10:
+    case ATTR.GRAPH:
+    case ATTR.GRAPHS:
       return { name, value: { type: 'other', what: 'a subgraph' } };
     default:
       return { name, value: { type: 'other', what: `an attribute of type ${type}` } };
@@ -318,21 +314,22 @@ function decodeAttr(bytes: Uint8Array, what: string): { name: string; value: Att
 
 function decodeNode(bytes: Uint8Array, index: number): OnnxNode {
   const what = `node ${index}`;
+  const N = F.Node;
   const m = byField(decodeFields(bytes, what));
   const attrs = new Map<string, AttrValue>();
-  const nameF = last(m, 3);
-  const opF = last(m, 4);
-  const domF = last(m, 7);
+  const nameF = last(m, N.name);
+  const opF = last(m, N.opType);
+  const domF = last(m, N.domain);
   const node: OnnxNode = {
     index,
     name: nameF ? str(nameF, what) : '',
     opType: opF ? str(opF, what) : '',
     domain: domF ? str(domF, what) : '',
-    inputs: (m.get(1) ?? []).map((f) => str(f, what)),
-    outputs: (m.get(2) ?? []).map((f) => str(f, what)),
+    inputs: (m.get(N.input) ?? []).map((f) => str(f, what)),
+    outputs: (m.get(N.output) ?? []).map((f) => str(f, what)),
     attrs,
   };
-  for (const f of m.get(5) ?? []) {
+  for (const f of m.get(N.attribute) ?? []) {
     const a = decodeAttr(msg(f, what), `${what} (${node.opType})`);
     attrs.set(a.name, a.value);
   }
@@ -342,28 +339,28 @@ function decodeNode(bytes: Uint8Array, index: number): OnnxNode {
 
 function decodeValueInfo(bytes: Uint8Array, what: string): OnnxValueInfo {
   const m = byField(decodeFields(bytes, what));
-  const nameF = last(m, 1);
+  const nameF = last(m, F.ValueInfo.name);
   const info: OnnxValueInfo = { name: nameF ? str(nameF, what) : '', elemType: 0 };
-  const typeF = last(m, 2);
+  const typeF = last(m, F.ValueInfo.type);
   if (!typeF) return info;
   const tm = byField(decodeFields(msg(typeF, what), what));
-  const tensorF = last(tm, 1);
+  const tensorF = last(tm, F.Type.tensorType);
   if (!tensorF) {
     info.elemType = -1; // not a tensor (sequence, map, ...)
     return info;
   }
   const tt = byField(decodeFields(msg(tensorF, what), what));
-  const etF = last(tt, 1);
+  const etF = last(tt, F.TensorType.elemType);
   info.elemType = etF ? int(etF, what) : 0;
-  const shapeF = last(tt, 2);
+  const shapeF = last(tt, F.TensorType.shape);
   if (shapeF) {
     const dims: (number | string | null)[] = [];
     for (const df of decodeFields(msg(shapeF, what), what)) {
-      if (df.field !== 1) continue;
+      if (df.field !== F.Shape.dim) continue;
       if (dims.length >= MAX_RANK) throw new ProtoError(`${what}: rank is too large`);
       const dm = byField(decodeFields(msg(df, what), what));
-      const v = last(dm, 1);
-      const p = last(dm, 2);
+      const v = last(dm, F.Dim.value);
+      const p = last(dm, F.Dim.param);
       dims.push(v ? int(v, what) : p ? str(p, what) : null);
     }
     info.dims = dims;
@@ -373,36 +370,38 @@ function decodeValueInfo(bytes: Uint8Array, what: string): OnnxValueInfo {
 
 /** Decode a ModelProto. Throws ProtoError for bytes that are not one. */
 export function decodeModel(bytes: Uint8Array): OnnxModel {
+  const M = F.Model;
+  const G = F.Graph;
   const top = byField(decodeFields(bytes, 'model'));
-  const irF = last(top, 1);
-  const graphF = last(top, 7);
-  if (!graphF) throw new ProtoError('no graph found (ModelProto field 7)');
-  if (!irF) throw new ProtoError('no ir_version (ModelProto field 1)');
+  const irF = last(top, M.irVersion);
+  const graphF = last(top, M.graph);
+  if (!graphF) throw new ProtoError(`no graph found (ModelProto field ${M.graph})`);
+  if (!irF) throw new ProtoError(`no ir_version (ModelProto field ${M.irVersion})`);
   const irVersion = int(irF, 'model');
   if (irVersion < 1 || irVersion > 1000) throw new ProtoError(`implausible ir_version ${irVersion}`);
   const opsets = new Map<string, number>();
-  for (const f of top.get(8) ?? []) {
+  for (const f of top.get(M.opsetImport) ?? []) {
     const om = byField(decodeFields(msg(f, 'opset_import'), 'opset_import'));
-    const d = last(om, 1);
-    const v = last(om, 2);
+    const d = last(om, F.OpsetId.domain);
+    const v = last(om, F.OpsetId.version);
     const domain = d ? str(d, 'opset_import') : '';
     opsets.set(domain === 'ai.onnx' ? '' : domain, v ? int(v, 'opset_import') : 0);
   }
   const metadata = new Map<string, string>();
-  for (const f of top.get(14) ?? []) {
+  for (const f of top.get(M.metadataProps) ?? []) {
     const mm = byField(decodeFields(msg(f, 'metadata_props'), 'metadata_props'));
-    const k = last(mm, 1);
-    const v = last(mm, 2);
+    const k = last(mm, F.StringEntry.key);
+    const v = last(mm, F.StringEntry.value);
     if (k) metadata.set(str(k, 'metadata_props'), v ? str(v, 'metadata_props') : '');
   }
-  const producerF = last(top, 2);
-  const producerVersionF = last(top, 3);
+  const producerF = last(top, M.producerName);
+  const producerVersionF = last(top, M.producerVersion);
 
   const g = byField(decodeFields(msg(graphF, 'model'), 'graph'));
-  const gNameF = last(g, 2);
-  const nodes = (g.get(1) ?? []).map((f, i) => decodeNode(msg(f, `node ${i}`), i));
+  const gNameF = last(g, G.name);
+  const nodes = (g.get(G.node) ?? []).map((f, i) => decodeNode(msg(f, `node ${i}`), i));
   const initializers = new Map<string, OnnxTensor>();
-  for (const f of g.get(5) ?? []) {
+  for (const f of g.get(G.initializer) ?? []) {
     const t = decodeTensor(msg(f, 'initializer'), 'initializer');
     initializers.set(t.name, t);
   }
@@ -413,10 +412,10 @@ export function decodeModel(bytes: Uint8Array): OnnxModel {
     opsets,
     nodes,
     initializers,
-    inputs: (g.get(11) ?? []).map((f) => decodeValueInfo(msg(f, 'graph input'), 'graph input')),
-    outputs: (g.get(12) ?? []).map((f) => decodeValueInfo(msg(f, 'graph output'), 'graph output')),
+    inputs: (g.get(G.input) ?? []).map((f) => decodeValueInfo(msg(f, 'graph input'), 'graph input')),
+    outputs: (g.get(G.output) ?? []).map((f) => decodeValueInfo(msg(f, 'graph output'), 'graph output')),
     metadata,
     graphName: gNameF ? str(gNameF, 'graph') : '',
-    sparseInitializers: g.get(15)?.length ?? 0,
+    sparseInitializers: g.get(G.sparseInitializer)?.length ?? 0,
   };
 }

@@ -13,30 +13,24 @@ import { SELU } from '../../ir/activations.js';
 import type { Weights } from '../../ir/init.js';
 import { type Graph, type Node, TORCH_ACTIVATION_CLASS, type TapMode, activationAlpha } from '../../ir/types.js';
 import type { BatchNormMode } from '../types.js';
+import { ATTR, DT, F } from './fields.js';
 import { ProtoWriter } from './protobuf.js';
 
 export const OPSET = 20;
 /** metadata key of portable models: value name -> extra `reference` tap count */
 export const REFERENCE_TAPS_KEY = 'rbflex.reference_taps';
 const IR_VERSION = 9;
-const FLOAT = 1;
-const INT64 = 7;
+const FLOAT = DT.FLOAT;
+const INT64 = DT.INT64;
 
-// AttributeProto.AttributeType
-const A_FLOAT = 1;
-const A_INT = 2;
-const A_STRING = 3;
-const A_FLOATS = 6;
-const A_INTS = 7;
-
-type Attr =
+export type Attr =
   | { name: string; f: number }
   | { name: string; i: number }
   | { name: string; s: string }
   | { name: string; ints: number[] }
   | { name: string; floats: number[] };
 
-interface NodeSpec {
+export interface NodeSpec {
   op: string;
   inputs: string[];
   outputs: string[];
@@ -45,7 +39,7 @@ interface NodeSpec {
   domain?: string;
 }
 
-interface Initializer {
+export interface Initializer {
   name: string;
   dims: number[];
   type: typeof FLOAT | typeof INT64;
@@ -53,54 +47,59 @@ interface Initializer {
 }
 
 function writeAttr(w: ProtoWriter, a: Attr): void {
-  w.string(1, a.name);
-  if ('f' in a) w.float32(2, a.f).varint(20, A_FLOAT);
-  else if ('i' in a) w.varint(3, a.i).varint(20, A_INT);
-  else if ('s' in a) w.string(4, a.s).varint(20, A_STRING);
+  const A = F.Attribute;
+  w.string(A.name, a.name);
+  if ('f' in a) w.float32(A.f, a.f).varint(A.type, ATTR.FLOAT);
+  else if ('i' in a) w.varint(A.i, a.i).varint(A.type, ATTR.INT);
+  else if ('s' in a) w.string(A.s, a.s).varint(A.type, ATTR.STRING);
   else if ('ints' in a) {
-    for (const v of a.ints) w.varint(8, v);
-    w.varint(20, A_INTS);
+    for (const v of a.ints) w.varint(A.ints, v);
+    w.varint(A.type, ATTR.INTS);
   } else {
-    for (const v of a.floats) w.float32(7, v);
-    w.varint(20, A_FLOATS);
+    for (const v of a.floats) w.float32(A.floats, v);
+    w.varint(A.type, ATTR.FLOATS);
   }
 }
 
-function writeNode(w: ProtoWriter, n: NodeSpec): void {
-  for (const i of n.inputs) w.string(1, i);
-  for (const o of n.outputs) w.string(2, o);
-  if (n.name) w.string(3, n.name);
-  w.string(4, n.op);
-  for (const a of n.attrs ?? []) w.message(5, (aw) => writeAttr(aw, a));
-  if (n.domain) w.string(7, n.domain);
+/** One NodeProto. */
+export function writeNode(w: ProtoWriter, n: NodeSpec): void {
+  const N = F.Node;
+  for (const i of n.inputs) w.string(N.input, i);
+  for (const o of n.outputs) w.string(N.output, o);
+  if (n.name) w.string(N.name, n.name);
+  w.string(N.opType, n.op);
+  for (const a of n.attrs ?? []) w.message(N.attribute, (aw) => writeAttr(aw, a));
+  if (n.domain) w.string(N.domain, n.domain);
 }
 
-function writeTensor(w: ProtoWriter, t: Initializer): void {
-  for (const d of t.dims) w.varint(1, d);
-  w.varint(2, t.type);
-  w.string(8, t.name);
-  w.bytes(9, t.raw);
+/** One TensorProto with raw_data. */
+export function writeTensor(w: ProtoWriter, t: Initializer): void {
+  const T = F.Tensor;
+  for (const d of t.dims) w.varint(T.dims, d);
+  w.varint(T.dataType, t.type);
+  w.string(T.name, t.name);
+  w.bytes(T.rawData, t.raw);
 }
 
-/** dims: numbers are fixed, strings are symbolic (dim_param). */
-function writeValueInfo(w: ProtoWriter, name: string, dims: (number | string)[]): void {
-  w.string(1, name);
-  w.message(2, (tw) =>
-    tw.message(1, (tt) => {
-      tt.varint(1, FLOAT);
-      tt.message(2, (sw) => {
-        for (const d of dims) sw.message(1, (dw) => (typeof d === 'number' ? dw.varint(1, d) : dw.string(2, d)));
+/** A ValueInfoProto of a tensor; dims: numbers are fixed, strings are symbolic (dim_param). */
+export function writeValueInfo(w: ProtoWriter, name: string, dims: (number | string)[], elemType: number = FLOAT): void {
+  w.string(F.ValueInfo.name, name);
+  w.message(F.ValueInfo.type, (tw) =>
+    tw.message(F.Type.tensorType, (tt) => {
+      tt.varint(F.TensorType.elemType, elemType);
+      tt.message(F.TensorType.shape, (sw) => {
+        for (const d of dims) sw.message(F.Shape.dim, (dw) => (typeof d === 'number' ? dw.varint(F.Dim.value, d) : dw.string(F.Dim.param, d)));
       });
     }),
   );
 }
 
-function f32bytes(a: Float32Array | number[]): Uint8Array {
+export function f32bytes(a: Float32Array | number[]): Uint8Array {
   const f = a instanceof Float32Array ? a : Float32Array.from(a);
   return new Uint8Array(f.buffer, f.byteOffset, f.byteLength);
 }
 
-function i64bytes(a: number[]): Uint8Array {
+export function i64bytes(a: number[]): Uint8Array {
   const b = new BigInt64Array(a.map((v) => BigInt(v)));
   return new Uint8Array(b.buffer);
 }
@@ -375,17 +374,19 @@ export function exportOnnx(g: Graph, weights: Weights, opts: ExportOptions): Exp
     outputs.push({ name: logitsOutput, dims: ['N', ...g.nodes[g.output]!.shape] });
   }
 
+  const M = F.Model;
+  const G = F.Graph;
   const w = new ProtoWriter();
-  w.varint(1, IR_VERSION);
-  w.string(2, 'rbflex');
-  w.message(7, (gw) => {
-    for (const n of nodes) gw.message(1, (nw) => writeNode(nw, n));
-    gw.string(2, g.label.replace(/[^\w.-]+/g, '_').slice(0, 120) || 'network');
-    for (const t of inits) gw.message(5, (tw) => writeTensor(tw, t));
-    gw.message(11, (vw) => writeValueInfo(vw, 'input', ['N', ...g.nodes[g.input]!.shape]));
-    for (const o of outputs) gw.message(12, (vw) => writeValueInfo(vw, o.name, o.dims));
+  w.varint(M.irVersion, IR_VERSION);
+  w.string(M.producerName, 'rbflex');
+  w.message(M.graph, (gw) => {
+    for (const n of nodes) gw.message(G.node, (nw) => writeNode(nw, n));
+    gw.string(G.name, g.label.replace(/[^\w.-]+/g, '_').slice(0, 120) || 'network');
+    for (const t of inits) gw.message(G.initializer, (tw) => writeTensor(tw, t));
+    gw.message(G.input, (vw) => writeValueInfo(vw, 'input', ['N', ...g.nodes[g.input]!.shape]));
+    for (const o of outputs) gw.message(G.output, (vw) => writeValueInfo(vw, o.name, o.dims));
   });
-  w.message(8, (ow) => ow.string(1, '').varint(2, OPSET));
+  w.message(M.opsetImport, (ow) => ow.string(F.OpsetId.domain, '').varint(F.OpsetId.version, OPSET));
   if (opts.bn === 'inference') {
     // reference taps that are not activation modules (e.g. ReLUConvBN outputs), so that
     // `rbflex score --onnx` can read this model with the same taps as the native network
@@ -394,7 +395,7 @@ export function exportOnnx(g: Graph, weights: Weights, opts: ExportOptions): Exp
       const own = n.op.kind === 'activation' && TORCH_ACTIVATION_CLASS[n.op.fn].includes('ReLU') ? n.instances : 0;
       if (n.taps.reference > own) extra[valueOf.get(n.id)!] = n.taps.reference - own;
     }
-    w.message(14, (mw) => mw.string(1, REFERENCE_TAPS_KEY).string(2, JSON.stringify(extra)));
+    w.message(M.metadataProps, (mw) => mw.string(F.StringEntry.key, REFERENCE_TAPS_KEY).string(F.StringEntry.value, JSON.stringify(extra)));
   }
   return { bytes: w.finish(), tapOutputs, ...(classifierOutput ? { classifierOutput } : {}), ...(logitsOutput ? { logitsOutput } : {}) };
 }

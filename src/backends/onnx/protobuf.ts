@@ -83,6 +83,18 @@ export class ProtoWriter {
     return this.bytes(field, sub.finish());
   }
 
+  /** A decoded field written back unchanged. */
+  copy(f: ProtoField): this {
+    if (f.wire === 0) return this.varint(f.field, f.int!);
+    const data = f.bytes!;
+    if (f.wire === 2) return this.bytes(f.field, data);
+    this.tag(f.field, f.wire);
+    this.ensure(data.length);
+    this.buf.set(data, this.pos);
+    this.pos += data.length;
+    return this;
+  }
+
   /** packed repeated varints */
   packedVarints(field: number, values: readonly (number | bigint)[]): this {
     const sub = new ProtoWriter();

@@ -1,5 +1,5 @@
 import { type Command, Option } from 'commander';
-import { scoreOnnxModel } from './score-onnx.js';
+import { type OnnxRun, scoreOnnxModels } from './score-onnx.js';
 import type { ProxyName } from '../../proxies/index.js';
 import { jsonSafe, fmtNum } from '../../search/report.js';
 import { defaultWorkers } from '../../search/pool.js';
@@ -18,8 +18,10 @@ import { type GammaOpts, describeImages, gammasFor, openSession, prepareImages, 
 
 interface ScoreOpts extends CommonOpts, GammaOpts {
   arch?: string[];
-  onnx?: string;
+  onnx?: string[];
   bnMode: 'train' | 'eval';
+  classifierInput?: string;
+  onnxRun?: OnnxRun;
   proxy: string;
   workers?: number;
   cache?: boolean;
@@ -30,8 +32,15 @@ export function registerScore(program: Command): void {
     .command('score')
     .description('score one or more architectures with RBFleX (and peer proxies) on a batch of images')
     .option('--arch <id>', 'architecture id; repeat for several', (v: string, prev: string[] = []) => [...prev, v])
-    .option('--onnx <file>', 'score your own ONNX image classifier instead of a space\'s architecture')
-    .addOption(new Option('--bn-mode <mode>', 'with --onnx: BatchNormalization in training mode (per-image statistics, as the reference treats an untrained model) or inference mode (running statistics)').choices(['train', 'eval']).default('train'));
+    .option('--onnx <files...>', 'score your own ONNX image classifiers (files or folders of .onnx files; repeatable) instead of a space\'s architectures')
+    .addOption(new Option('--bn-mode <mode>', 'with --onnx: BatchNormalization in training mode (per-image statistics, as the reference treats an untrained model) or inference mode (running statistics)').choices(['train', 'eval']).default('train'))
+    .addOption(
+      new Option('--onnx-run <how>', 'with --onnx: as-is runs the graph itself in onnxruntime (any op; default); ir lowers it to rbflex\'s IR (fixed op set; needed by --backend reference)').choices([
+        'as-is',
+        'ir',
+      ]),
+    )
+    .option('--classifier-input <value>', 'with --onnx: the ONNX value that is the classifier input Y (default: the input of the last Gemm/MatMul; name it for a 1x1-Conv head like SqueezeNet\'s)');
   addSpaceOptions(c);
   addImageOptions(c);
   addScoringOptions(c)
@@ -46,13 +55,19 @@ RBFleX: each image runs alone through the untrained network (BatchNorm in traini
 every activation output (X) and the classifier input (Y) are min-max normalised column-wise; two RBF
 kernels give score = N (log|det K| + log|det Q|). Higher is better; -Infinity means two images gave
 identical features. Weights come from the seed: same seed, same scores.
-With --onnx, the model's own weights are used; activation nodes are the taps, the input of the last
-Gemm/MatMul is the classifier input, and --dataset picks the image normalisation.`,
+With --onnx, the model's own weights are used; activation outputs are the taps (x*Sigmoid(x),
+x*HardSigmoid(x), Mish and the Erf GELU count as one activation), the input of the last Gemm/MatMul
+is the classifier input, BatchNorm uses each image's statistics, Dropout is off; --dataset picks the
+image normalisation. Export models with training=torch.onnx.TrainingMode.TRAINING (see README).
+Comparing models: give them all to one command (--onnx a.onnx b.onnx c.onnx, or a folder). They
+are scored on the same images with ONE pair of gammas (the fixed reference values, --gamma-k/-q,
+or --hda over the whole set) and printed ranked. Scores from separate runs with per-model --hda
+are not comparable.`,
     )
     .action(async (o: ScoreOpts) => {
       if (o.onnx) {
         if (o.arch?.length) throw new UsageError('give --arch (a space\'s network) or --onnx (your model), not both');
-        await scoreOnnxModel({ ...o, onnx: o.onnx, proxy: proxies(o.proxy) });
+        await scoreOnnxModels({ ...o, onnx: o.onnx, proxy: proxies(o.proxy) });
         return;
       }
       if (!o.arch?.length) throw new UsageError('name at least one --arch, or an --onnx model');
