@@ -23,7 +23,7 @@ test('initialisation: same seed same weights; PyTorch default bounds; BN weight 
     assert.deepEqual(wa, b.byNode.get(spec.node)![spec.role]!);
     total += wa.length;
     if (spec.init.kind === 'const') assert.ok(wa.every((v) => v === (spec.init as { value: number }).value));
-    else {
+    else if (spec.init.kind === 'uniform') {
       const bound = spec.init.bound;
       assert.ok(wa.every((v) => Math.abs(v) <= bound), `${spec.node} ${spec.role} within +-${bound}`);
       if (wa.length >= 1000) {

@@ -5,7 +5,9 @@
 import { ACTIVATION_FN } from '../ir/activations.js';
 import { numel, tappedUnion } from '../ir/analysis.js';
 import type { Weights } from '../ir/init.js';
+import { isTransformerOp } from '../ir/transformer.js';
 import { type Graph, type Node, activationAlpha } from '../ir/types.js';
+import { evalTransformer } from './reference-transformer.js';
 import {
   type Backend,
   type Features,
@@ -176,6 +178,7 @@ function resizeNearest(x: T, n: Node): T {
 function evalNode(n: Node, ins: T[], w: Weights, bsz: number): T {
   const p = w.byNode.get(n.id);
   const x = ins[0]!;
+  if (isTransformerOp(n.op)) return evalTransformer(n, ins, w);
   switch (n.op.kind) {
     case 'input':
       throw new Error('input is not evaluated');

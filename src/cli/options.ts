@@ -1,4 +1,5 @@
 /** Option parsing and validation shared by the commands: every bad value is one clear UsageError. */
+import { resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { BACKEND_NAMES, type BackendName } from '../backends/types.js';
 import { defaultCacheDir } from '../data/download.js';
@@ -7,6 +8,7 @@ import { HDA_VARIANTS } from '../proxies/hda.js';
 import { type ProxyName, parseProxyList } from '../proxies/index.js';
 import { getSpace, spaceNames } from '../spaces/index.js';
 import type { BuildOptions, Space } from '../spaces/types.js';
+import { TEXT_FORMATS, type TextFormat } from '../text/wordpiece.js';
 import { UsageError } from './errors.js';
 
 export function int(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
@@ -40,13 +42,18 @@ export interface CommonOpts {
   json?: boolean;
   debug?: boolean;
   cacheDir?: string;
+  /** nafbee-bert: WordPiece vocabulary, pretrained tensors, sentence format */
+  vocab?: string;
+  bertWeights?: string;
+  textFormat?: TextFormat;
 }
 
 export function addSpaceOptions(c: Command): Command {
   return c
     .addOption(new Option('--space <name>', `design space: ${spaceNames().join(', ')}`).default('nb201'))
     .option('--dataset <name>', 'dataset: sets the classifier width, input size and image normalisation (default: the space\'s first)')
-    .option('--resolution <px>', 'input resolution, for spaces that allow it (TransNAS)', int('--resolution', 8, 4096));
+    .option('--resolution <px>', 'input resolution, for spaces that allow it (TransNAS)', int('--resolution', 8, 4096))
+    .option('--bert-weights <file>', 'nafbee-bert: safetensors with pretrained embeddings, LayerNorms and Linear biases (e.g. an SST-2 checkpoint); default: BERT\'s own init');
 }
 
 export function addImageOptions(c: Command): Command {
@@ -59,6 +66,8 @@ export function addImageOptions(c: Command): Command {
     .option('--batch <n>', 'images per network (N; the reference uses 3)', int('--batch', 2, 256), 3)
     .option('--seed <s>', 'seed for the image choice, augmentation, sampling and weight initialisation', '1')
     .option('--augment', 'random crop (4-pixel padding) and horizontal flip, as the reference loader does')
+    .option('--vocab <file>', 'nafbee-bert: WordPiece vocabulary (bert-base-uncased-vocab.txt; default: beside the --data sentences)')
+    .addOption(new Option('--text-format <f>', 'nafbee-bert: authors = [CLS] + tokens, no [SEP] (the RBFleX-NAS loader); bert = [CLS] tokens [SEP]').choices([...TEXT_FORMATS]))
     .option('--cache-dir <dir>', 'where downloads and the score cache (scores.sqlite) live; env RBFLEX_CACHE', defaultCacheDir());
 }
 
@@ -70,7 +79,7 @@ export function addScoringOptions(c: Command): Command {
     .option('--gamma-q <g>', 'RBF width for the classifier-input kernel Q; give with --gamma-k', positiveFloat('--gamma-q'))
     .option('--hda', 'detect both gammas with HDA before scoring (instead of the fixed values)')
     .addOption(new Option('--hda-variant <v>', 'HDA variant when detecting gammas').choices([...HDA_VARIANTS]).default('paper'))
-    .option('--hda-networks <m>', 'networks HDA samples', int('--hda-networks', 1, 10000), 10);
+    .option('--hda-networks <m>', 'networks HDA samples (default 10; nafbee-bert: all 11, as the authors)', int('--hda-networks', 1, 10000));
 }
 
 
@@ -78,7 +87,7 @@ export function resolveSpace(name: string): Space {
   return getSpace(name);
 }
 
-export function buildOptions(space: Space, o: { dataset?: string; resolution?: number }): BuildOptions {
+export function buildOptions(space: Space, o: { dataset?: string; resolution?: number; bertWeights?: string }): BuildOptions {
   const dataset = o.dataset ?? space.datasets[0];
   if (dataset !== undefined && !space.datasets.includes(dataset)) {
     throw new UsageError(`--dataset ${dataset} is not a dataset of ${space.name}; choose one of ${space.datasets.join(', ')}`);
@@ -86,6 +95,10 @@ export function buildOptions(space: Space, o: { dataset?: string; resolution?: n
   const b: BuildOptions = {};
   if (dataset !== undefined) b.dataset = dataset;
   if (o.resolution !== undefined) b.resolution = o.resolution;
+  if (o.bertWeights !== undefined) {
+    if (space.name !== 'nafbee-bert') throw new UsageError(`--bert-weights applies to nafbee-bert, not ${space.name}`);
+    b.bertWeights = resolve(o.bertWeights);
+  }
   return b;
 }
 

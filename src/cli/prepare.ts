@@ -45,6 +45,9 @@ export async function loadImagesWithProgress(o: CommonOpts, dataset: string, res
 
 /** The images a network of this space and build options takes. */
 export async function prepareImages(space: Space, build: BuildOptions, o: CommonOpts): Promise<ImageBatch> {
+  if (space.loadInputs) {
+    return space.loadInputs({ data: o.data, n: o.batch, seed: o.seed, ...(o.vocab ? { vocab: o.vocab } : {}), ...(o.textFormat ? { textFormat: o.textFormat } : {}) }, build);
+  }
   const g = space.build(space.archAt(0), build);
   const [c, h, w] = g.nodes[g.input]!.shape as [number, number, number];
   const dataset = build.dataset ? (space.imageDataset?.(build.dataset) ?? build.dataset) : 'none';
@@ -64,7 +67,8 @@ export interface GammaOpts {
   gammaQ?: number;
   hda?: boolean;
   hdaVariant: HdaVariant;
-  hdaNetworks: number;
+  /** default: the space's own (nafbee-bert: all 11), else 10 */
+  hdaNetworks?: number;
 }
 
 export interface Gammas {
@@ -94,7 +98,7 @@ export async function resolveGammas(
   const given = givenGammas(o);
   if (given) return given;
   if (o.hda || space.defaultGammas === 'hda') {
-    const m = Math.min(o.hdaNetworks, space.size);
+    const m = Math.min(o.hdaNetworks ?? space.hdaNetworks ?? 10, space.size);
     const archs = sampleArchs(space, Rng.derive(o.seed, 'hda'), m);
     log(`detecting gammas with HDA (${o.hdaVariant} variant) over ${m} networks...`);
     const r = await detectGammas({
@@ -167,7 +171,7 @@ export function openSession(
     gammaQ: gammas.gammaQ,
     ...(o.taps ? { taps: o.taps } : {}),
     backend: o.backend,
-    workers: o.workers ?? defaultWorkerCount,
+    workers: o.workers ?? space.defaultWorkers ?? defaultWorkerCount,
     cachePath: cachePath(o),
     onProgress,
   });

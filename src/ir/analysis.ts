@@ -1,3 +1,4 @@
+import { isTransformerOp, transformerFlops, transformerParamSpecs } from './transformer.js';
 import type { Graph, ParamSpec, Shape, TapMode } from './types.js';
 
 export function numel(shape: Shape): number {
@@ -28,6 +29,8 @@ export function paramSpecs(g: Graph): ParamSpec[] {
     } else if (op.kind === 'batchnorm' && op.affine) {
       out.push({ node: n.id, role: 'weight', shape: [op.channels], size: op.channels, init: { kind: 'const', value: 1 } });
       out.push({ node: n.id, role: 'bias', shape: [op.channels], size: op.channels, init: { kind: 'const', value: 0 } });
+    } else if (isTransformerOp(op)) {
+      out.push(...transformerParamSpecs(n));
     }
   }
   return out;
@@ -54,6 +57,8 @@ export function countFlops(g: Graph): number {
       if (op.bias) f += positions * op.outC;
     } else if (op.kind === 'linear') {
       f += op.inF * op.outF + (op.bias ? op.outF : 0);
+    } else if (isTransformerOp(op)) {
+      f += transformerFlops(n, g.nodes[n.inputs[0]!]!.shape);
     }
   }
   return f;

@@ -80,6 +80,15 @@ export class GraphBuilder {
     return id;
   }
 
+  /**
+   * A node of an op family whose shape rule lives in its own file (src/ir/transformer.ts):
+   * the caller gives the inferred shape; sizes are still checked here.
+   */
+  op(name: string, op: Op, inputs: number[], shape: Shape, taps: TapCounts = {}): number {
+    for (const i of inputs) this.shape(i);
+    return this.add(name, op, inputs, shape, taps);
+  }
+
   input(shape: Shape): number {
     return this.add('input', { kind: 'input' }, [], shape);
   }

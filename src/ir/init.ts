@@ -2,6 +2,9 @@ import { Rng } from '../util/rng.js';
 import { paramSpecs } from './analysis.js';
 import type { Graph, ParamSpec } from './types.js';
 
+/** uniforms drawn per bulk call */
+const CHUNK = 4096;
+
 /** Initialised parameters of one network, float32 as in PyTorch, keyed by node id. */
 export interface Weights {
   specs: ParamSpec[];
@@ -17,15 +20,38 @@ export interface Weights {
  */
 export function initWeights(g: Graph, seed: string): Weights {
   const rng = new Rng(seed);
+  const buf = new Uint32Array(CHUNK);
   const specs = paramSpecs(g);
   const byNode = new Map<number, { weight?: Float32Array; bias?: Float32Array }>();
   for (const p of specs) {
     const arr = new Float32Array(p.size);
     if (p.init.kind === 'const') {
       arr.fill(p.init.value);
+    } else if (p.init.kind === 'normal') {
+      // Box-Muller, both values of each pair (32-bit uniforms: plenty for float32 weights)
+      const std = p.init.std;
+      for (let i = 0; i < arr.length; i += CHUNK) {
+        const u = rng.fillU32(buf);
+        const end = Math.min(arr.length, i + CHUNK);
+        for (let j = i, k = 0; j < end; j += 2, k += 2) {
+          const r = Math.sqrt(-2 * Math.log((u[k]! + 1) * 2.3283064365386963e-10)) * std;
+          const t = 2 * Math.PI * u[k + 1]! * 2.3283064365386963e-10;
+          arr[j] = r * Math.cos(t);
+          if (j + 1 < end) arr[j + 1] = r * Math.sin(t);
+        }
+      }
+      if (p.init.zeroRow !== undefined) {
+        const cols = p.shape[p.shape.length - 1]!;
+        arr.fill(0, p.init.zeroRow * cols, (p.init.zeroRow + 1) * cols);
+      }
     } else {
+      // the values of (2 * rng.nextFloat24() - 1) * bound, drawn in bulk
       const b = p.init.bound;
-      for (let i = 0; i < arr.length; i++) arr[i] = (2 * rng.nextFloat24() - 1) * b;
+      for (let i = 0; i < arr.length; i += CHUNK) {
+        const n = Math.min(CHUNK, arr.length - i);
+        const u = rng.fillU32(n === CHUNK ? buf : buf.subarray(0, n));
+        for (let k = 0; k < n; k++) arr[i + k] = (2 * ((u[k]! >>> 8) * 5.9604644775390625e-8) - 1) * b;
+      }
     }
     const entry = byNode.get(p.node) ?? {};
     entry[p.role] = arr;

@@ -4,6 +4,8 @@
  * Spaces produce it, backends consume it; nothing else knows PyTorch module names.
  */
 
+import type { TransformerOp } from './transformer.js';
+
 export type Shape = readonly number[];
 
 /** Activation functions, with PyTorch's default arguments. */
@@ -135,7 +137,8 @@ export type Op =
   | LinearOp
   | ResizeOp
   | ConcatOp
-  | SliceOp;
+  | SliceOp
+  | TransformerOp;
 
 export type OpKind = Op['kind'];
 
@@ -180,5 +183,9 @@ export interface ParamSpec {
   shape: number[];
   size: number;
   /** PyTorch default init: uniform(-bound, bound), or a constant */
-  init: { kind: 'uniform'; bound: number } | { kind: 'const'; value: number };
+  init:
+    | { kind: 'uniform'; bound: number }
+    | { kind: 'const'; value: number }
+    /** normal(0, std), optionally with one all-zero row (nn.Embedding padding_idx) */
+    | { kind: 'normal'; std: number; zeroRow?: number };
 }

@@ -48,7 +48,9 @@ export async function detectGammas(r: HdaRun): Promise<HdaResult & { archs: stri
     const arch = space.parse(a);
     archs.push(arch);
     const g = space.build(arch, r.build);
-    const c = await hdaNetworkCandidates(g, initWeights(g, weightSeed(r.seed, space.name, arch)), r.images, backend, r.taps, r.variant);
+    const seed = weightSeed(r.seed, space.name, arch);
+    const w = space.initWeights ? space.initWeights(g, seed, r.build) : initWeights(g, seed);
+    const c = await hdaNetworkCandidates(g, w, r.images, backend, r.taps, r.variant);
     for (const v of c.k) candK.push(v);
     for (const v of c.q) candQ.push(v);
   }

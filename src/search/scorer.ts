@@ -100,7 +100,8 @@ export class Scorer {
     const t0 = performance.now();
     const canonical = this.space.parse(arch);
     const graph = this.space.build(canonical, this.config.build);
-    const weights = () => initWeights(graph, weightSeed(this.config.seed, this.space.name, canonical));
+    const seed = weightSeed(this.config.seed, this.space.name, canonical);
+    const weights = () => (this.space.initWeights ? this.space.initWeights(graph, seed, this.config.build) : initWeights(graph, seed));
     const r = await scoreNetwork(graph, weights, this.images, this.proxies, this.config.settings, this.backend);
     return { arch: canonical, ...r, ms: performance.now() - t0 };
   }

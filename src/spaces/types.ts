@@ -1,4 +1,7 @@
+import type { ImageBatch } from '../backends/types.js';
+import type { Weights } from '../ir/init.js';
 import type { Graph, TapMode } from '../ir/types.js';
+import type { BertConfig } from './bert.js';
 import type { Rng } from '../util/rng.js';
 
 /** A user-facing problem with an architecture id or build option (one clear line). */
@@ -18,6 +21,23 @@ export interface BuildOptions {
    * reference's BackboneTrans does (default true); false builds the skeleton as written.
    */
   rewrite41414?: boolean;
+  /** nafbee-bert only: override bert-base's shape (tests and the fidelity check use a small one) */
+  bert?: Partial<BertConfig>;
+  /** nafbee-bert only: safetensors file with pretrained embeddings, LayerNorms and Linear biases */
+  bertWeights?: string;
+}
+
+/** Where a space with its own input (text) gets it: see Space.loadInputs. */
+export interface InputOptions {
+  /** the --data value */
+  data: string;
+  /** inputs per network (N) */
+  n: number;
+  seed: string;
+  /** WordPiece vocabulary file (--vocab) */
+  vocab?: string;
+  /** how sentences become token sequences (default: as the authors' loader) */
+  textFormat?: 'authors' | 'bert';
 }
 
 export interface Space {
@@ -41,6 +61,14 @@ export interface Space {
   imageDataset?(dataset: string): string;
   /** kernel widths the reference uses: the fixed SPEC values, or detected by HDA */
   readonly defaultGammas?: 'reference' | 'hda';
+  /** worker threads by default (0: one network at a time, onnxruntime using every core; for big networks) */
+  readonly defaultWorkers?: number;
+  /** networks HDA runs over by default (the reference: 10; nafbee-bert: all 11) */
+  readonly hdaNetworks?: number;
+  /** weights of a built network (default: initWeights(graph, seed)); e.g. with a user's pretrained tensors */
+  initWeights?(g: Graph, seed: string, opts?: BuildOptions): Weights;
+  /** a space whose input is not images (text) loads it here instead of from an image source */
+  loadInputs?(o: InputOptions, opts?: BuildOptions): Promise<ImageBatch>;
 }
 
 /** Anything with numbered architectures: a space, or a list wrapped as one. */

@@ -56,6 +56,30 @@ export class Rng {
     return result;
   }
 
+  /** The next out.length values of nextU32(), in a tight loop (bulk weight initialisation). */
+  fillU32(out: Uint32Array): Uint32Array {
+    let a = this.a;
+    let b = this.b;
+    let c = this.c;
+    let d = this.d;
+    for (let i = 0; i < out.length; i++) {
+      const m = Math.imul(b, 5);
+      out[i] = Math.imul((m << 7) | (m >>> 25), 9);
+      const t = b << 9;
+      c ^= a;
+      d ^= b;
+      b ^= c;
+      a ^= d;
+      c ^= t;
+      d = (d << 11) | (d >>> 21);
+    }
+    this.a = a;
+    this.b = b;
+    this.c = c;
+    this.d = d;
+    return out;
+  }
+
   /** uniform in [0, 1) with 24 random bits (float32-exact) */
   nextFloat24(): number {
     return (this.nextU32() >>> 8) * 5.9604644775390625e-8;

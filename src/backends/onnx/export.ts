@@ -11,9 +11,11 @@
 import { numel, tappedUnion } from '../../ir/analysis.js';
 import { SELU } from '../../ir/activations.js';
 import type { Weights } from '../../ir/init.js';
+import { isTransformerOp } from '../../ir/transformer.js';
 import { type Graph, type Node, TORCH_ACTIVATION_CLASS, type TapMode, activationAlpha } from '../../ir/types.js';
 import type { BatchNormMode } from '../types.js';
 import { ATTR, DT, F } from './fields.js';
+import { type LoweringContext, lowerTransformer } from './export-transformer.js';
 import { ProtoWriter } from './protobuf.js';
 
 export const OPSET = 20;
@@ -164,11 +166,28 @@ export function exportOnnx(g: Graph, weights: Weights, opts: ExportOptions): Exp
     return name;
   };
 
+  const lowering: LoweringContext = {
+    weights,
+    inputName: 'input',
+    push: (spec) => nodes.push(spec),
+    addInit: (name, dims, data) => {
+      inits.push({ name, dims, type: FLOAT, raw: f32bytes(data) });
+      return name;
+    },
+    intConst,
+    floatConst,
+  };
+
   for (const n of g.nodes) {
     const out = `v${n.id}`;
     const ins = n.inputs.map((i) => valueOf.get(i)!);
     const x = ins[0]!;
     const op = n.op;
+    if (isTransformerOp(op)) {
+      lowerTransformer(n, ins, out, lowering);
+      valueOf.set(n.id, out);
+      continue;
+    }
     const emit = (spec: Omit<NodeSpec, 'outputs'> & { outputs?: string[] }): void => {
       nodes.push({ outputs: [out], name: n.name, ...spec });
     };

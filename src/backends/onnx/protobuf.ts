@@ -80,7 +80,16 @@ export class ProtoWriter {
   message(field: number, build: (w: ProtoWriter) => void): this {
     const sub = new ProtoWriter();
     build(sub);
-    return this.bytes(field, sub.finish());
+    sub.flush();
+    if (sub.chunks.length <= 1) return this.bytes(field, sub.chunks[0] ?? new Uint8Array(0));
+    // large sub-messages (initializers) are not concatenated here, only once in the outermost finish()
+    let n = 0;
+    for (const c of sub.chunks) n += c.length;
+    this.tag(field, 2);
+    this.rawVarint(n);
+    this.flush();
+    for (const c of sub.chunks) this.chunks.push(c);
+    return this;
   }
 
   /** A decoded field written back unchanged. */

@@ -8,7 +8,7 @@ import { TAP_MODES } from '../../ir/types.js';
 import type { HdaVariant } from '../../proxies/hda.js';
 
 interface HdaOpts extends CommonOpts {
-  networks: number;
+  networks?: number;
   variant: HdaVariant;
 }
 
@@ -18,7 +18,7 @@ export function registerHda(program: Command): void {
     .description('detect the RBF kernel widths gamma_k and gamma_q with the Hyperparameter Detection Algorithm');
   addSpaceOptions(c);
   addImageOptions(c)
-    .option('--networks <m>', 'networks sampled from the space (M; the reference uses 10)', int('--networks', 1, 100000), 10)
+    .option('--networks <m>', 'networks sampled from the space (M; the reference uses 10; nafbee-bert: all 11)', int('--networks', 1, 100000))
     .addOption(new Option('--variant <v>', `which pairs count: ${HDA_VARIANTS.map((v) => `${v}: ${HDA_VARIANT_HELP[v]}`).join('; ')}`).choices([...HDA_VARIANTS]).default('paper'))
     .addOption(new Option('--backend <name>', 'forward backend').choices([...BACKEND_NAMES]).default('onnx'))
     .addOption(new Option('--taps <mode>', 'activation outputs for X').choices([...TAP_MODES]))
