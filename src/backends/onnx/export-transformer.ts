@@ -49,16 +49,18 @@ export function lowerTransformer(n: Node, ins: string[], out: string, cx: Loweri
       return;
     }
     case 'dense': {
-      // MatMul needs W^T: a Transpose of the initializer, which onnxruntime folds at load (no copy here)
-      const wName = cx.addInit(`p${n.id}.weight`, [op.outF, op.inF], p!.weight!);
-      const wt = tmp('wT');
-      node('Transpose', [wName], wt, [{ name: 'perm', ints: [1, 0] }]);
-      if (!op.bias) {
-        node('MatMul', [x, wt], out);
+      // Gemm with transB reads W [outF, inF] as stored (no transposed copy, no folding at load);
+      // a sequence [N, S, inF] goes through it as [N*S, inF]
+      const w = cx.addInit(`p${n.id}.weight`, [op.outF, op.inF], p!.weight!);
+      const gemmIns = op.bias ? [w, cx.addInit(`p${n.id}.bias`, [op.outF], p!.bias!)] : [w];
+      const trans: Attr[] = [{ name: 'transB', i: 1 }];
+      if (n.shape.length === 1) {
+        node('Gemm', [x, ...gemmIns], out, trans);
         return;
       }
-      node('MatMul', [x, wt], tmp('mm'));
-      node('Add', [tmp('mm'), cx.addInit(`p${n.id}.bias`, [op.outF], p!.bias!)], out);
+      node('Reshape', [x, cx.intConst([-1, op.inF])], tmp('2d'));
+      node('Gemm', [tmp('2d'), ...gemmIns], tmp('mm'), trans);
+      node('Reshape', [tmp('mm'), cx.intConst([-1, ...n.shape])], out);
       return;
     }
     case 'attention': {
