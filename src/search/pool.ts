@@ -5,6 +5,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { ImageBatch } from '../backends/types.js';
+import type { ProxyName } from '../proxies/index.js';
 import { type ArchScore, Scorer, type ScorerConfig } from './scorer.js';
 
 export function defaultWorkers(): number {
@@ -31,7 +32,7 @@ interface Pending {
 export class ScorePool {
   private readonly workers: Worker[] = [];
   private readonly idle: Worker[] = [];
-  private readonly queue: { id: number; arch: string }[] = [];
+  private readonly queue: { id: number; arch: string; only?: ProxyName[] }[] = [];
   private readonly pending = new Map<number, Pending>();
   private readonly busy = new Map<Worker, number>();
   private readonly local?: Scorer;
@@ -73,13 +74,14 @@ export class ScorePool {
     return this.workers.length;
   }
 
-  score(arch: string): Promise<ArchScore> {
+  /** scores of one arch: every proxy of the config, or only those listed */
+  score(arch: string, only?: readonly ProxyName[]): Promise<ArchScore> {
     if (this.closed) return Promise.reject(new Error('score pool is closed'));
-    if (this.local) return this.local.score(arch);
+    if (this.local) return this.local.score(arch, only);
     const id = this.nextId++;
     return new Promise<ArchScore>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.queue.push({ id, arch });
+      this.queue.push({ id, arch, ...(only ? { only: [...only] } : {}) });
       this.pump();
     });
   }

@@ -20,22 +20,28 @@ export interface RunOptions {
   proxyKeys: Record<string, string>;
   cache?: ScoreCache;
   onProgress?: (p: Progress) => void;
+  /** each freshly computed network, as it arrives */
+  onScored?: (r: ArchScore) => void;
   /** how many networks to keep in flight (default: 2 per worker) */
   inFlight?: number;
 }
 
-/** Scores every distinct arch once; returns a map arch -> scores (cached ones have ms = 0). */
+/**
+ * Scores every distinct arch once; returns a map arch -> scores (fully cached ones have ms = 0).
+ * The cache is read per proxy: an arch with some proxies cached is scored for the missing ones only
+ * (a study that adds `params` to cached rbflex/naswot scores runs no forward pass).
+ */
 export async function scoreAll(archs: readonly string[], o: RunOptions): Promise<Map<string, ArchScore>> {
   const unique = [...new Set(archs)];
   const out = new Map<string, ArchScore>();
-  const todo: string[] = [];
+  const todo: { arch: string; have: ArchScore; missing: ProxyName[] }[] = [];
   let cached = 0;
   for (const a of unique) {
-    const hit = o.cache ? lookup(o, a) : undefined;
-    if (hit) {
-      out.set(a, hit);
+    const hit = lookup(o, a);
+    if (hit.missing.length === 0) {
+      out.set(a, hit.have);
       cached++;
-    } else todo.push(a);
+    } else todo.push({ arch: a, ...hit });
   }
   let done = cached;
   o.onProgress?.({ done, total: unique.length, cached });
@@ -44,15 +50,16 @@ export async function scoreAll(archs: readonly string[], o: RunOptions): Promise
   let failure: unknown;
   const lane = async (): Promise<void> => {
     while (next < todo.length && failure === undefined) {
-      const arch = todo[next++]!;
+      const t = todo[next++]!;
       try {
-        const r = await o.pool.score(arch);
+        const r = await o.pool.score(t.arch, t.missing.length === o.proxies.length ? undefined : t.missing);
         o.cache?.put(
           r.arch,
-          o.proxies.map((p) => ({ proxyKey: o.proxyKeys[p]!, value: r.scores[p]!, ...(r.notes?.[p] ? { note: r.notes[p] } : {}) })),
+          t.missing.map((p) => ({ proxyKey: o.proxyKeys[p]!, value: r.scores[p]!, ...(r.notes?.[p] ? { note: r.notes[p] } : {}) })),
           r.ms,
         );
-        out.set(arch, r);
+        o.onScored?.(r);
+        out.set(t.arch, merge(t.have, r));
         done++;
         o.onProgress?.({ done, total: unique.length, cached });
       } catch (e) {
@@ -65,16 +72,25 @@ export async function scoreAll(archs: readonly string[], o: RunOptions): Promise
   return out;
 }
 
-function lookup(o: RunOptions, arch: string): ArchScore | undefined {
-  const scores: ArchScore['scores'] = {};
-  const notes: ArchScore['notes'] = {};
+/** cached proxies of one arch, and the proxies still to compute */
+function lookup(o: RunOptions, arch: string): { have: ArchScore; missing: ProxyName[] } {
+  const have: ArchScore = { arch, scores: {}, ms: 0 };
+  const missing: ProxyName[] = [];
   for (const p of o.proxies) {
-    const v = o.cache!.get(o.proxyKeys[p]!, arch);
-    if (!v) return undefined;
-    scores[p] = v.value;
-    if (v.note) notes[p] = v.note;
+    const v = o.cache?.get(o.proxyKeys[p]!, arch);
+    if (!v) {
+      missing.push(p);
+      continue;
+    }
+    have.scores[p] = v.value;
+    if (v.note) (have.notes ??= {})[p] = v.note;
   }
-  const r: ArchScore = { arch, scores, ms: 0 };
+  return { have, missing };
+}
+
+function merge(have: ArchScore, fresh: ArchScore): ArchScore {
+  const notes = { ...have.notes, ...fresh.notes };
+  const r: ArchScore = { arch: fresh.arch, scores: { ...have.scores, ...fresh.scores }, ms: fresh.ms };
   if (Object.keys(notes).length) r.notes = notes;
   return r;
 }

@@ -2,7 +2,6 @@
  * Scores architectures of one space with a set of proxies, on one image batch and seed.
  * Every proxy sees the same network, the same weights and the same forward pass.
  */
-import { createHash } from 'node:crypto';
 import { OnnxBackend } from '../backends/onnx/backend.js';
 import { ReferenceBackend } from '../backends/reference.js';
 import type { Backend, BackendName, ImageBatch } from '../backends/types.js';
@@ -30,6 +29,8 @@ export interface ArchScore {
   notes?: Partial<Record<ProxyName, string>>;
   /** wall time of this network, ms */
   ms: number;
+  /** whether a forward pass ran (false for IR-only proxies and for cache hits) */
+  forward?: boolean;
 }
 
 export function makeBackend(name: BackendName, threads = 1): Backend {
@@ -40,23 +41,7 @@ export function weightSeed(seed: string, space: string, arch: string): string {
   return `${seed}/${space}/${arch}`;
 }
 
-/** A short content hash of an image batch (cache key part). */
-export function imagesKey(images: ImageBatch): string {
-  const h = createHash('sha256');
-  h.update(`${images.n}x${images.c}x${images.h}x${images.w}:`);
-  h.update(new Uint8Array(images.data.buffer, images.data.byteOffset, images.data.byteLength));
-  return h.digest('hex').slice(0, 16);
-}
-
-/** The cache key of each proxy under a config: changes whenever the proxy's value could. */
-export function proxyKeysOf(config: ScorerConfig): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const name of config.proxies) {
-    const p = PROXIES[name](config.settings);
-    out[name] = p.taps.length > 0 ? `${p.key(config.settings)}:backend=${config.backend}:bn=per-image` : p.key(config.settings);
-  }
-  return out;
-}
+export { imagesKey } from './cache-key.js';
 
 /**
  * Every proxy on one network: one forward pass (when a proxy needs features), shared by all.
@@ -96,13 +81,15 @@ export class Scorer {
     this.backend = makeBackend(config.backend, config.threads ?? 1);
   }
 
-  async score(arch: string): Promise<ArchScore> {
+  /** every proxy of the config on one arch, or only those listed (the forward pass runs only if one of them needs it) */
+  async score(arch: string, only?: readonly ProxyName[]): Promise<ArchScore> {
     const t0 = performance.now();
+    const proxies = only ? this.proxies.filter((p) => only.includes(p.name)) : this.proxies;
     const canonical = this.space.parse(arch);
     const graph = this.space.build(canonical, this.config.build);
     const seed = weightSeed(this.config.seed, this.space.name, canonical);
     const weights = () => (this.space.initWeights ? this.space.initWeights(graph, seed, this.config.build) : initWeights(graph, seed));
-    const r = await scoreNetwork(graph, weights, this.images, this.proxies, this.config.settings, this.backend);
-    return { arch: canonical, ...r, ms: performance.now() - t0 };
+    const r = await scoreNetwork(graph, weights, this.images, proxies, this.config.settings, this.backend);
+    return { arch: canonical, ...r, ms: performance.now() - t0, forward: proxies.some((p) => p.taps.length > 0) };
   }
 }

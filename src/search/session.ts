@@ -4,26 +4,34 @@
  */
 import type { BackendName, ImageBatch } from '../backends/types.js';
 import type { TapMode } from '../ir/types.js';
-import type { ProxyName, ProxySettings } from '../proxies/index.js';
+import { type ProxyName, type ProxySettings, REFERENCE_GAMMAS } from '../proxies/index.js';
 import { getSpace } from '../spaces/index.js';
 import type { BuildOptions, Space } from '../spaces/types.js';
 import { ScoreCache } from './cache.js';
+import { buildKey, imagesKey, proxyKeysOf, spaceFingerprint } from './cache-key.js';
+import { engineFingerprints } from './engine.js';
 import { ScorePool, defaultWorkers } from './pool.js';
 import { type Progress, scoreAll } from './runner.js';
-import { type ArchScore, type ScorerConfig, imagesKey, proxyKeysOf } from './scorer.js';
+import type { ArchScore, ScorerConfig } from './scorer.js';
 
 export interface SessionOptions {
   space: string;
-  build: BuildOptions;
   images: ImageBatch;
-  seed: string;
-  proxies: ProxyName[];
-  gammaK: number;
-  gammaQ: number;
+  /** dataset and build options (default: none, the space's defaults) */
+  build?: BuildOptions;
+  /** the run's seed: weights of arch A come from `${seed}/${space}/${A}` (default '1') */
+  seed?: string;
+  /** default ['rbflex'] */
+  proxies?: ProxyName[];
+  /** RBF kernel widths; only rbflex reads them (default: REFERENCE_GAMMAS) */
+  gammaK?: number;
+  gammaQ?: number;
+  /** default: the space's default taps */
   taps?: TapMode;
+  /** default 'onnx' */
   backend?: BackendName;
-  /** worker threads (0 = score in this thread) */
-  workers: number;
+  /** worker threads, 0 = score in this thread (default: one per core) */
+  workers?: number;
   /** SQLite cache file; undefined = no cache */
   cachePath?: string;
   onProgress?: (p: Progress) => void;
@@ -33,60 +41,73 @@ export class ScoringSession {
   readonly space: Space;
   readonly config: ScorerConfig;
   readonly settings: ProxySettings;
+  readonly proxies: ProxyName[];
   private pool?: ScorePool;
   private cache?: ScoreCache;
-  private readonly keys: Record<string, string>;
+  private keys?: Record<string, string>;
+  private readonly workers: number;
   /** total wall time spent scoring (not in cache look-ups or benchmark reads), ms */
   scoringMs = 0;
-  /** networks scored in this session, and networks answered from the cache */
+  /** networks computed in this session (fully or in part), and networks answered wholly from the cache */
   scored = 0;
   cached = 0;
+  /** forward passes run (a network whose forward-pass proxies were all cached needs none) */
+  forwardPasses = 0;
 
   constructor(readonly o: SessionOptions) {
     this.space = getSpace(o.space);
-    this.settings = { gammaK: o.gammaK, gammaQ: o.gammaQ, taps: o.taps ?? this.space.defaultTaps };
+    const build = o.build ?? {};
+    this.proxies = o.proxies ?? ['rbflex'];
+    this.settings = { gammaK: o.gammaK ?? REFERENCE_GAMMAS.gammaK, gammaQ: o.gammaQ ?? REFERENCE_GAMMAS.gammaQ, taps: o.taps ?? this.space.defaultTaps };
+    this.workers = o.workers ?? defaultWorkers();
     this.config = {
       space: o.space,
-      build: o.build,
-      proxies: o.proxies,
+      build,
+      proxies: this.proxies,
       settings: this.settings,
       backend: o.backend ?? 'onnx',
-      seed: o.seed,
+      seed: o.seed ?? '1',
       // without worker threads, let onnxruntime use the cores inside each network instead
-      threads: o.workers === 0 ? defaultWorkers() : 1,
+      threads: this.workers === 0 ? defaultWorkers() : 1,
     };
-    this.keys = proxyKeysOf(this.config);
     if (o.cachePath) {
       this.cache = new ScoreCache(o.cachePath, {
-        space: o.space,
-        build: JSON.stringify(o.build, Object.keys(o.build).sort()),
+        space: `${this.space.name}#${spaceFingerprint(this.space, build)}`,
+        build: buildKey(build),
         images: imagesKey(o.images),
-        seed: o.seed,
+        seed: this.config.seed,
       });
     }
   }
 
-  get proxyKeys(): Record<string, string> {
+  /** the cache key of each proxy (settings, backend, engine fingerprint) */
+  async proxyKeys(): Promise<Record<string, string>> {
+    this.keys ??= proxyKeysOf(this.config, await engineFingerprints());
     return this.keys;
   }
 
   /** Scores of each architecture, keyed by the space's canonical id (ids are canonicalised first). */
   async score(ids: readonly string[]): Promise<Map<string, ArchScore>> {
     const archs = ids.map((a) => this.space.parse(a));
-    if (!this.pool) this.pool = new ScorePool(this.config, this.o.images, this.o.workers);
+    const proxyKeys = await this.proxyKeys();
+    if (!this.pool) this.pool = new ScorePool(this.config, this.o.images, this.workers);
     const t0 = performance.now();
     let last: Progress | undefined;
     try {
-      return await scoreAll(archs, {
+      const out = await scoreAll(archs, {
         pool: this.pool,
-        proxies: this.o.proxies,
-        proxyKeys: this.keys,
+        proxies: this.proxies,
+        proxyKeys,
         ...(this.cache ? { cache: this.cache } : {}),
         onProgress: (p) => {
           last = p;
           this.o.onProgress?.(p);
         },
+        onScored: (r) => {
+          if (r.forward) this.forwardPasses++;
+        },
       });
+      return out;
     } finally {
       this.scoringMs += performance.now() - t0;
       if (last) {
