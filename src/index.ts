@@ -1,10 +1,9 @@
 /**
- * rbflex library API: the same functions the CLI uses.
+ * rbflex library API: the same functions the CLI uses. See README "Library" for a runnable example.
  *
- *   import { getSpace, ScoringSession, loadImages, REFERENCE_GAMMAS } from 'rbflex';
+ *   import { ScoringSession, getSpace, loadImages } from 'rbflex';
  *   const images = await loadImages('synthetic', { dataset: 'cifar10', n: 3, seed: 1 });
- *   const s = new ScoringSession({ space: 'nb201', build: { dataset: 'cifar10' }, images, seed: '1',
- *     proxies: ['rbflex', 'naswot'], ...REFERENCE_GAMMAS, workers: 0 });
+ *   const s = new ScoringSession({ space: 'nb201', images, proxies: ['rbflex', 'naswot'], workers: 0 });
  *   const scores = await s.score([getSpace('nb201').archAt(123)]);
  *   await s.close();
  */
@@ -26,6 +25,15 @@ export { naswotScore, naswotKernel } from './proxies/naswot.js';
 export { logAbsDet, rbfLogDet } from './proxies/linalg.js';
 export { Scorer, weightSeed, type ArchScore, type ScorerConfig } from './search/scorer.js';
 export { ScoringSession, type SessionOptions } from './search/session.js';
+export type { Progress } from './search/runner.js';
+export { imagesKey, proxyKeysOf, spaceFingerprint } from './search/cache-key.js';
+export { engineFingerprints, engineVersion } from './search/engine.js';
+export * from './study/index.js';
+export { type ModelScore, type ModelScoreOptions, modelInputShape, scoreImportedModel } from './study/model.js';
+export { hdaNetworkCandidates } from './search/hda.js';
+export { AsisModel, type AsisOptions, type AsisInfo } from './onnx-asis/model.js';
+export { ASIS_PROXIES, asisHdaCandidates, scoreAsis, type AsisScores, type AsisScoreSettings } from './onnx-asis/score.js';
+export { makeBackend, scoreNetwork } from './search/scorer.js';
 export { detectGammas } from './search/hda.js';
 export { runSearch, analyseStudy, type SearchResult, type StudyRow } from './search/protocol.js';
 export { kendallTauB, spearman, pearson, correlations } from './search/stats.js';

@@ -6,6 +6,7 @@ export class UsageError extends Error {
 /** Error classes whose message is written for the user. */
 const USER_ERROR_NAMES = new Set([
   'UsageError',
+  'SetupError',
   'SpaceError',
   'ProxyError',
   'HdaError',

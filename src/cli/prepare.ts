@@ -2,64 +2,71 @@
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
 import type { ImageBatch } from '../backends/types.js';
-import { loadImages } from '../data/index.js';
+import { type LoadProgress, loadImages } from '../data/index.js';
 import { type ProxyName, REFERENCE_GAMMAS } from '../proxies/index.js';
 import { defaultWorkers } from '../search/pool.js';
 import { ScoringSession } from '../search/session.js';
 import type { HdaVariant } from '../proxies/hda.js';
-import { detectGammas } from '../search/hda.js';
 import type { Progress } from '../search/runner.js';
-import { type BuildOptions, type Space, sampleArchs } from '../spaces/types.js';
-import { Rng } from '../util/rng.js';
-import { UsageError } from './errors.js';
+import type { BuildOptions, Space } from '../spaces/types.js';
+import { type GammaChoice, type Gammas, givenGammas, resolveGammas as libResolveGammas } from '../study/gammas.js';
+import { type ImageSpec, imagesFor } from '../study/images.js';
 import type { CommonOpts } from './options.js';
 
-/** loadImages with a byte progress bar for downloads and unpacking (on a terminal, not with --json). */
-export async function loadImagesWithProgress(o: CommonOpts, dataset: string, resolution: number | undefined): Promise<ImageBatch> {
+/** A byte progress bar for downloads and unpacking (on a terminal, not with --json). */
+export function downloadBar(o: CommonOpts): { onProgress: (p: LoadProgress) => void; stop: () => void } {
   const bar = o.json || !process.stderr.isTTY ? undefined : new cliProgress.SingleBar(
     { format: '{phase} [{bar}] {percentage}% {value}/{total} bytes', stream: process.stderr, hideCursor: true, clearOnComplete: true },
     cliProgress.Presets.shades_classic,
   );
   let phase = '';
+  return {
+    onProgress: (p) => {
+      if (!bar || p.phase === 'read' || p.total === undefined) return;
+      if (p.phase !== phase) {
+        if (phase) bar.stop();
+        phase = p.phase;
+        bar.start(p.total, p.done, { phase: `${p.phase} ${p.file.split('/').pop()}` });
+      } else bar.update(p.done);
+    },
+    stop: () => {
+      if (phase) bar?.stop();
+      phase = '';
+    },
+  };
+}
+
+/** The image options of a command as the library's image spec (with a download bar). */
+export function imageSpec(o: CommonOpts, onProgress?: (p: LoadProgress) => void): ImageSpec {
+  return {
+    data: o.data,
+    batch: o.batch,
+    augment: o.augment ?? false,
+    ...(o.cacheDir ? { cacheDir: o.cacheDir } : {}),
+    ...(o.vocab ? { vocab: o.vocab } : {}),
+    ...(o.textFormat ? { textFormat: o.textFormat } : {}),
+    ...(onProgress ? { onProgress } : {}),
+  };
+}
+
+/** loadImages with a download bar (score --onnx: no space to check against). */
+export async function loadImagesWithProgress(o: CommonOpts, dataset: string, resolution: number | undefined): Promise<ImageBatch> {
+  const bar = downloadBar(o);
   try {
-    return await loadImages(o.data, {
-      dataset,
-      n: o.batch,
-      seed: o.seed,
-      augment: o.augment ?? false,
-      ...(resolution !== undefined ? { resolution } : {}),
-      ...(o.cacheDir ? { cacheDir: o.cacheDir } : {}),
-      onProgress: (p) => {
-        if (!bar || p.phase === 'read' || p.total === undefined) return;
-        if (p.phase !== phase) {
-          if (phase) bar.stop();
-          phase = p.phase;
-          bar.start(p.total, p.done, { phase: `${p.phase} ${p.file.split('/').pop()}` });
-        } else bar.update(p.done);
-      },
-    });
+    return await loadImages(o.data, { dataset, n: o.batch, seed: o.seed, augment: o.augment ?? false, ...(resolution !== undefined ? { resolution } : {}), ...(o.cacheDir ? { cacheDir: o.cacheDir } : {}), onProgress: bar.onProgress });
   } finally {
-    if (phase) bar?.stop();
+    bar.stop();
   }
 }
 
 /** The images a network of this space and build options takes. */
 export async function prepareImages(space: Space, build: BuildOptions, o: CommonOpts): Promise<ImageBatch> {
-  if (space.loadInputs) {
-    return space.loadInputs({ data: o.data, n: o.batch, seed: o.seed, ...(o.vocab ? { vocab: o.vocab } : {}), ...(o.textFormat ? { textFormat: o.textFormat } : {}) }, build);
+  const bar = downloadBar(o);
+  try {
+    return await imagesFor(space, build, imageSpec(o, bar.onProgress), o.seed);
+  } finally {
+    bar.stop();
   }
-  const g = space.build(space.archAt(0), build);
-  const [c, h, w] = g.nodes[g.input]!.shape as [number, number, number];
-  const dataset = build.dataset ? (space.imageDataset?.(build.dataset) ?? build.dataset) : 'none';
-  const images = await loadImagesWithProgress(o, dataset, h);
-  if (images.c !== c || images.h !== h || images.w !== w) {
-    throw new UsageError(
-      `--data ${o.data} gives ${images.c}x${images.h}x${images.w} images, but ${space.name} networks for ${build.dataset ?? 'this input'} take ${c}x${h}x${w}${
-        space.name.startsWith('transnas') ? ' (set --resolution)' : ''
-      }`,
-    );
-  }
-  return images;
 }
 
 export interface GammaOpts {
@@ -71,20 +78,16 @@ export interface GammaOpts {
   hdaNetworks?: number;
 }
 
-export interface Gammas {
-  gammaK: number;
-  gammaQ: number;
-  source: string;
-}
+export type { Gammas };
 
-/** The gammas the user gave, after checking the flags agree; undefined when none were given. */
-export function givenGammas(o: Pick<GammaOpts, 'gammaK' | 'gammaQ' | 'hda'>): Gammas | undefined {
-  if ((o.gammaK === undefined) !== (o.gammaQ === undefined)) {
-    throw new UsageError('give both --gamma-k and --gamma-q, or neither');
-  }
-  if (o.gammaK === undefined || o.gammaQ === undefined) return undefined;
-  if (o.hda) throw new UsageError('--hda detects the gammas: do not also give --gamma-k/--gamma-q');
-  return { gammaK: o.gammaK, gammaQ: o.gammaQ, source: 'given' };
+export function gammaChoice(o: GammaOpts): GammaChoice {
+  return {
+    ...(o.gammaK !== undefined ? { gammaK: o.gammaK } : {}),
+    ...(o.gammaQ !== undefined ? { gammaQ: o.gammaQ } : {}),
+    ...(o.hda ? { hda: true } : {}),
+    hdaVariant: o.hdaVariant,
+    ...(o.hdaNetworks !== undefined ? { hdaNetworks: o.hdaNetworks } : {}),
+  };
 }
 
 /** Fixed values given by the user, HDA when asked (or the space's default), else the reference values. */
@@ -95,26 +98,10 @@ export async function resolveGammas(
   o: CommonOpts & GammaOpts,
   log: (s: string) => void,
 ): Promise<Gammas> {
-  const given = givenGammas(o);
-  if (given) return given;
-  if (o.hda || space.defaultGammas === 'hda') {
-    const m = Math.min(o.hdaNetworks ?? space.hdaNetworks ?? 10, space.size);
-    const archs = sampleArchs(space, Rng.derive(o.seed, 'hda'), m);
-    log(`detecting gammas with HDA (${o.hdaVariant} variant) over ${m} networks...`);
-    const r = await detectGammas({
-      space: space.name,
-      build,
-      archs,
-      images,
-      backend: o.backend,
-      seed: o.seed,
-      taps: o.taps ?? space.defaultTaps,
-      variant: o.hdaVariant,
-    });
-    return { gammaK: r.gammaK, gammaQ: r.gammaQ, source: `HDA (${o.hdaVariant}, ${m} networks)` };
-  }
-  return { ...REFERENCE_GAMMAS, source: 'reference (fixed, SPEC)' };
+  return libResolveGammas({ ...gammaChoice(o), space, build, images, seed: o.seed, backend: o.backend, ...(o.taps ? { taps: o.taps } : {}), log });
 }
+
+export { givenGammas };
 
 /** A progress bar on a terminal (stderr), nothing otherwise. */
 export function progressBar(label: string, enabled: boolean): { onProgress: (p: Progress) => void; stop: () => void } {
@@ -179,7 +166,9 @@ export function openSession(
 
 /** The gammas of a run: resolved when rbflex is among the proxies (the others do not use them). */
 export async function gammasFor(list: ProxyName[], space: Space, build: BuildOptions, images: ImageBatch, o: CommonOpts & GammaOpts, log: (s: string) => void): Promise<Gammas> {
-  return list.includes('rbflex') ? resolveGammas(space, build, images, o, log) : { gammaK: 1, gammaQ: 1, source: '-' };
+  if (list.includes('rbflex')) return resolveGammas(space, build, images, o, log);
+  givenGammas(gammaChoice(o));
+  return { ...REFERENCE_GAMMAS, source: '-' };
 }
 
 export function cachePath(o: CommonOpts & { cache?: boolean }): string | undefined {

@@ -1,0 +1,196 @@
+/**
+ * A correlation study as a library call: draw architectures that have ground truth, score them with
+ * every proxy under one or more seeds (new images, weights and HDA gammas per seed), and analyse.
+ * The CLI's `study` command only parses options into this and prints the result.
+ */
+import type { BackendName, ImageBatch } from '../backends/types.js';
+import type { Benchmark } from '../benchmarks/types.js';
+import type { TapMode } from '../ir/types.js';
+import type { ProxyName } from '../proxies/index.js';
+import { type ProxyStudy, type StudyRow, analyseStudy } from '../search/protocol.js';
+import type { Progress } from '../search/runner.js';
+import { ScoringSession, type SessionOptions } from '../search/session.js';
+import { type Correlations, correlations, meanStd, ranks } from '../search/stats.js';
+import { getSpace } from '../spaces/index.js';
+import type { BuildOptions, Space } from '../spaces/types.js';
+import { drawStudyArchs } from './draw.js';
+import { type GammaChoice, gammasFor } from './gammas.js';
+import { type ImageSpec, describeImages, imagesFor } from './images.js';
+
+export interface StudyOptions {
+  space: string | Space;
+  /** the ground truth to correlate with (openBenchmark) */
+  benchmark: Benchmark;
+  /** default: the space's first dataset */
+  build?: BuildOptions;
+  /** default: the benchmark's first metric */
+  metric?: string;
+  /** architectures drawn (seeded; default 1000), or all the benchmark has */
+  samples?: number;
+  all?: boolean;
+  /** default rbflex, naswot, params, flops */
+  proxies?: ProxyName[];
+  /** default '1' */
+  seed?: string;
+  /** seeds <seed>.0 .. <seed>.k-1 (default 1: the seed itself) */
+  repeats?: number;
+  /** images per seed: a spec (default synthetic, 3 per network) or your own loader */
+  images?: ImageSpec | ((seed: string) => Promise<ImageBatch>);
+  gammas?: GammaChoice;
+  taps?: TapMode;
+  backend?: BackendName;
+  /** worker threads (default: one per core) */
+  workers?: number;
+  /** SQLite score cache (default: none) */
+  cachePath?: string;
+  /** how a seed's scores are computed (default: a local ScoringSession); see `rbflex study --redis` */
+  session?: (o: SessionOptions) => Pick<ScoringSession, 'score' | 'close' | 'scoringMs' | 'scored' | 'cached'>;
+  onProgress?: (p: Progress & { seed: string; repeat: number }) => void;
+  log?: (s: string) => void;
+}
+
+export interface StudyRepeat {
+  seed: string;
+  /** the images, in words */
+  images: string;
+  gammas?: { gammaK: number; gammaQ: number; source: string };
+  rows: StudyRow[];
+  studies: ProxyStudy[];
+  /** scoring wall time, s */
+  seconds: number;
+  scored: number;
+  cached: number;
+}
+
+export interface SeedSpread {
+  proxy: ProxyName;
+  /** Kendall tau of each seed */
+  kendall: number[];
+  mean: number;
+  std: number;
+  /** correlations of the architectures' mean rank over the seeds */
+  meanRank: Correlations;
+}
+
+export interface StudyResult {
+  space: string;
+  dataset?: string;
+  benchmark: { source: string; format: string };
+  metric: string;
+  /** the y axis of plots: the metric when one was asked for, else "accuracy" */
+  metricLabel: string;
+  proxies: ProxyName[];
+  archs: string[];
+  accuracy: number[];
+  all: boolean;
+  seed: string;
+  repeats: StudyRepeat[];
+  /** across seeds (one entry per proxy; with one seed std is 0) */
+  spread: SeedSpread[];
+  /** the set-up, as label/value lines for reports */
+  setup: [string, string][];
+}
+
+export async function runStudy(o: StudyOptions): Promise<StudyResult> {
+  const space = typeof o.space === 'string' ? getSpace(o.space) : o.space;
+  const build: BuildOptions = o.build ?? (space.datasets[0] !== undefined ? { dataset: space.datasets[0] } : {});
+  const list = o.proxies ?? ['rbflex', 'naswot', 'params', 'flops'];
+  const seed0 = o.seed ?? '1';
+  const nRepeats = o.repeats ?? 1;
+  const metric = o.metric ?? o.benchmark.metrics[0]!;
+  const draw = drawStudyArchs({
+    bench: o.benchmark,
+    space,
+    seed: seed0,
+    ...(o.samples !== undefined ? { samples: o.samples } : {}),
+    ...(o.all ? { all: true } : {}),
+    ...(build.dataset !== undefined ? { dataset: build.dataset } : {}),
+    ...(o.metric !== undefined ? { metric: o.metric } : {}),
+  });
+  const { archs, accuracy } = draw;
+  if (archs.length < draw.wanted) o.log?.(`${o.benchmark.source}: only ${archs.length} architectures have ${build.dataset ?? 'this dataset\'s'} ground truth`);
+  const spec: ImageSpec = typeof o.images === 'function' || o.images === undefined ? {} : o.images;
+  const open = o.session ?? ((so: SessionOptions) => new ScoringSession(so));
+
+  const repeats: StudyRepeat[] = [];
+  for (let r = 0; r < nRepeats; r++) {
+    const seed = nRepeats === 1 ? seed0 : `${seed0}.${r}`;
+    const images = typeof o.images === 'function' ? await o.images(seed) : await imagesFor(space, build, spec, seed);
+    const gammas = await gammasFor(list, {
+      ...o.gammas,
+      space,
+      build,
+      images,
+      seed,
+      ...(o.backend ? { backend: o.backend } : {}),
+      ...(o.taps ? { taps: o.taps } : {}),
+      ...(o.log ? { log: o.log } : {}),
+    });
+    const session = open({
+      space: space.name,
+      build,
+      images,
+      seed,
+      proxies: list,
+      ...(gammas ? { gammaK: gammas.gammaK, gammaQ: gammas.gammaQ } : {}),
+      ...(o.taps ? { taps: o.taps } : {}),
+      ...(o.backend ? { backend: o.backend } : {}),
+      ...(o.workers !== undefined ? { workers: o.workers } : {}),
+      ...(o.cachePath ? { cachePath: o.cachePath } : {}),
+      ...(o.onProgress ? { onProgress: (p: Progress) => o.onProgress!({ ...p, seed, repeat: r }) } : {}),
+    });
+    try {
+      const scores = await session.score(archs);
+      const rows: StudyRow[] = archs.map((a, i) => ({ arch: a, accuracy: accuracy[i]!, scores: scores.get(a)!.scores }));
+      repeats.push({
+        seed,
+        images: typeof o.images === 'function' ? `${images.n} x ${images.c}x${images.h}x${images.w} (${images.id}), seed ${seed}` : describeImages(spec, images, seed),
+        ...(gammas ? { gammas } : {}),
+        rows,
+        studies: analyseStudy(rows, list),
+        seconds: session.scoringMs / 1000,
+        scored: session.scored,
+        cached: session.cached,
+      });
+    } finally {
+      await session.close();
+    }
+  }
+
+  const spread: SeedSpread[] = list.map((p) => {
+    const taus = repeats.map((r) => r.studies.find((s) => s.proxy === p)!.correlations.kendall);
+    const meanRank = new Float64Array(archs.length);
+    for (const r of repeats) ranks(r.rows.map((x) => x.scores[p]!)).forEach((v, i) => (meanRank[i]! += v / repeats.length));
+    return { proxy: p, kendall: taus, ...meanStd(taus), meanRank: correlations([...meanRank], accuracy) };
+  });
+  const first = repeats[0]!;
+  const gammaText = (g: StudyRepeat['gammas']) => (g ? `gamma_k ${g.gammaK}, gamma_q ${g.gammaQ} (${g.source})` : '-');
+  const setup: [string, string][] = [
+    ['space', space.name],
+    ['dataset / task', build.dataset ?? '-'],
+    ['benchmark', `${o.benchmark.source} (${o.benchmark.format})`],
+    ['metric', metric],
+    ['architectures', `${archs.length}${o.all ? ' (all)' : ` sampled with seed ${seed0}`}`],
+    ['images', nRepeats === 1 ? first.images : `${spec.batch ?? 3} per network, a new draw per seed (${spec.data ?? 'synthetic'})`],
+    ['gammas', nRepeats === 1 ? gammaText(first.gammas) : repeats.map((r) => `[${r.seed}] ${gammaText(r.gammas)}`).join('; ')],
+    ['taps', o.taps ?? space.defaultTaps],
+    ['backend', o.backend ?? 'onnx'],
+    ['seeds', repeats.map((r) => r.seed).join(', ')],
+    ['scoring time', `${repeats.reduce((a, r) => a + r.seconds, 0).toFixed(1)} s`],
+  ];
+  return {
+    space: space.name,
+    ...(build.dataset !== undefined ? { dataset: build.dataset } : {}),
+    benchmark: { source: o.benchmark.source, format: o.benchmark.format },
+    metric,
+    metricLabel: o.metric ?? 'accuracy',
+    proxies: list,
+    archs,
+    accuracy,
+    all: o.all ?? false,
+    seed: seed0,
+    repeats,
+    spread,
+    setup,
+  };
+}
