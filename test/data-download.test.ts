@@ -151,7 +151,7 @@ test('tar reader: refuses unsafe paths, truncated and corrupted archives', async
   const badSum = tarOf('c.txt', 'x');
   badSum[0] = 'd'.charCodeAt(0);
   writeFileSync(evil, gzipSync(badSum));
-  await assert.rejects(extractTarGz(evil, join(dir, 'out3')), /corrupted tar header \(checksum/);
+  await assert.rejects(extractTarGz(evil, join(dir, 'out3')), /corrupted tar header \(Invalid tar header/);
   const cut = join(dir, 'cut.tar.gz');
   writeFileSync(cut, archive.subarray(0, archive.length - 200));
   await assert.rejects(extractTarGz(cut, join(dir, 'out4')), /cut\.tar\.gz: corrupted or truncated gzip data/);

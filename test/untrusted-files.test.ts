@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
+import tarStream from 'tar-stream';
 import { DataError } from '../src/util/errors.js';
 import { unpickle } from '../src/util/pickle.js';
 import { extractTarGz } from '../src/util/tar.js';
@@ -36,7 +37,7 @@ test('tar: a pax header with a non-numeric size is rejected, not looped on', asy
     const tar = Buffer.concat([tarHeader('pax', record.length, 'x'), pax, tarHeader('file.bin', 0, '0'), Buffer.alloc(1024)]);
     const archive = join(dir, 'bad.tar.gz');
     writeFileSync(archive, gzipSync(tar));
-    await assert.rejects(extractTarGz(archive, join(dir, 'out')), (e: Error) => e instanceof DataError && /pax header: size "abcdef"/.test(e.message));
+    await assert.rejects(extractTarGz(archive, join(dir, 'out')), (e: Error) => e instanceof DataError && /bad\.tar\.gz: corrupted tar header/.test(e.message));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -58,4 +59,26 @@ test('pickle: a set with 200,000 items (ADDITEMS) loads', () => {
   ops.push(0x90 /* ADDITEMS */, 0x2e);
   const v = unpickle(Uint8Array.from(ops), { name: 'set.pkl' }) as unknown as { items: unknown[] };
   assert.equal(v.items.length, 200_000);
+});
+
+test('tar: links are skipped, entry count and unpacked size are bounded', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rbflex-tar-'));
+  try {
+    const pack = tarStream.pack();
+    pack.entry({ name: 'a.txt' }, 'x'.repeat(100));
+    pack.entry({ name: 'link', type: 'symlink', linkname: '/etc/passwd' });
+    pack.entry({ name: 'd', type: 'directory' });
+    pack.entry({ name: 'd/b.txt' }, 'y'.repeat(100));
+    pack.finalize();
+    const chunks: Buffer[] = [];
+    for await (const c of pack) chunks.push(c as Buffer);
+    const archive = join(dir, 'x.tar.gz');
+    writeFileSync(archive, gzipSync(Buffer.concat(chunks)));
+    assert.deepEqual(await extractTarGz(archive, join(dir, 'ok')), ['a.txt', 'd/b.txt']);
+    assert.ok(!existsSync(join(dir, 'ok', 'link')), 'a symlink was written');
+    await assert.rejects(extractTarGz(archive, join(dir, 'o2'), { maxEntries: 3 }), (e: Error) => e instanceof DataError && /more than 3 entries/.test(e.message));
+    await assert.rejects(extractTarGz(archive, join(dir, 'o3'), { maxBytes: 150 }), (e: Error) => e instanceof DataError && /more than 150 bytes/.test(e.message));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
