@@ -66,6 +66,27 @@ function conv2d(x: T, n: Node, w: Float32Array, bias: Float32Array | undefined):
   return { b: x.b, shape: n.shape, data: out };
 }
 
+/** Biased variance per channel over (batch, H, W), as training-mode BatchNorm normalises with. */
+function batchVariance(x: T): Float64Array {
+  const C = x.shape[0]!;
+  const hw = numel(x.shape) / C;
+  const out = new Float64Array(C);
+  for (let c = 0; c < C; c++) {
+    let s = 0;
+    for (let b = 0; b < x.b; b++) for (let k = 0; k < hw; k++) s += x.data[(b * C + c) * hw + k]!;
+    const mean = s / (x.b * hw);
+    let v = 0;
+    for (let b = 0; b < x.b; b++) {
+      for (let k = 0; k < hw; k++) {
+        const d = x.data[(b * C + c) * hw + k]! - mean;
+        v += d * d;
+      }
+    }
+    out[c] = v / (x.b * hw);
+  }
+  return out;
+}
+
 /** Training-mode BatchNorm: statistics over (batch, H, W) of the tensor it is given; biased variance. */
 function batchnorm(x: T, n: Node, w?: Float32Array, bias?: Float32Array): T {
   if (n.op.kind !== 'batchnorm') throw new Error('not bn');
@@ -288,7 +309,14 @@ export class ReferenceBackend implements Backend {
 
   async forward(g: Graph, w: Weights, images: ImageBatch, opts: ForwardOptions): Promise<Features> {
     const taps = tappedUnion(g, opts.taps);
-    const keep = new Set<number>([...taps.map((t) => t.node), g.classifierInput]);
+    const bnNodes = opts.bnVar ? g.nodes.filter((n) => n.op.kind === 'batchnorm') : [];
+    if (bnNodes.length > 0 && opts.bn !== 'batch') throw new Error(`${g.label}: BatchNorm variances need batch statistics (bn: 'batch')`);
+    const keep = new Set<number>([
+      ...taps.map((t) => t.node),
+      g.classifierInput,
+      ...(opts.nodes ?? []),
+      ...bnNodes.map((n) => n.inputs[0]!),
+    ]);
     const runs: Map<number, T>[] =
       opts.bn === 'batch'
         ? [runGraph(g, w, images, keep)]
@@ -300,7 +328,11 @@ export class ReferenceBackend implements Backend {
       else runs.forEach((r, i) => data.set(r.get(node)!.data, i * size));
       return { node, counts, size, data };
     };
+    const extra: Pick<Features, 'nodes' | 'bnVar'> = {};
+    if (opts.nodes) extra.nodes = new Map(opts.nodes.map((id) => [id, gather(id, { reference: 0, activations: 0 })]));
+    if (opts.bnVar) extra.bnVar = new Map(bnNodes.map((n) => [n.id, batchVariance(runs[0]!.get(n.inputs[0]!)!)]));
     return {
+      ...extra,
       n: images.n,
       x: taps.map((t) => gather(t.node, t.counts)),
       y: gather(g.classifierInput, { reference: 1, activations: 1 }),

@@ -23,6 +23,13 @@ export interface ForwardOptions {
   /** tap modes whose tensors are wanted (their union is returned) */
   taps: readonly TapMode[];
   bn: BatchNormMode;
+  /** extra node outputs wanted whole (any node id), returned in `Features.nodes` */
+  nodes?: readonly number[];
+  /**
+   * `batch` BatchNorm only: return each BatchNorm node's batch variance of its input per channel
+   * (biased, over N·H·W) in `Features.bnVar` (Zen-NAS reads it)
+   */
+  bnVar?: boolean;
 }
 
 /** One tapped tensor: `data[i * size + k]` is element k of image i. */
@@ -41,6 +48,10 @@ export interface Features {
   x: FeatureSegment[];
   /** classifier input y_i (counts are 1) */
   y: FeatureSegment;
+  /** the outputs asked for by `ForwardOptions.nodes`: `data[i * size + k]` */
+  nodes?: Map<number, { size: number; data: Float32Array | Float64Array }>;
+  /** per BatchNorm node: biased batch variance of its input, one value per channel (`ForwardOptions.bnVar`) */
+  bnVar?: Map<number, Float64Array>;
 }
 
 /** The segments of x under one tap mode, with their multiplicity. */

@@ -49,7 +49,11 @@ export class OnnxBackend implements Backend {
         if (!t) throw new Error(`${g.label}: onnxruntime returned no output ${name}`);
         return t.data as Float32Array;
       };
+      const extra: Pick<Features, 'nodes' | 'bnVar'> = {};
+      if (model.nodeOutputs) extra.nodes = new Map(model.nodeOutputs.map((o) => [o.node, { size: o.size, data: take(o.output) }]));
+      if (model.bnVarOutputs) extra.bnVar = new Map(model.bnVarOutputs.map((o) => [o.node, Float64Array.from(take(o.output))]));
       return {
+        ...extra,
         n: images.n,
         x: model.tapOutputs.map((t) => ({ node: t.node, counts: t.counts, size: t.size, data: take(t.output) })),
         y: {

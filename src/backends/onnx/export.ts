@@ -118,6 +118,10 @@ export interface ExportOptions {
   logits?: boolean;
   /** expose the classifier input as output `q` (default true) */
   classifierInput?: boolean;
+  /** expose these nodes' outputs too */
+  nodes?: readonly number[];
+  /** `batch` BatchNorm only: expose each BatchNorm's biased batch variance ([1, C, 1, 1] or [1, C]) */
+  bnVar?: boolean;
 }
 
 export interface ExportedModel {
@@ -126,6 +130,10 @@ export interface ExportedModel {
   tapOutputs: { node: number; counts: Record<TapMode, number>; size: number; output: string }[];
   classifierOutput?: string;
   logitsOutput?: string;
+  /** graph output name per node asked for in `nodes` */
+  nodeOutputs?: { node: number; size: number; output: string }[];
+  /** graph output name of each BatchNorm's batch variance (`bnVar`) */
+  bnVarOutputs?: { node: number; output: string }[];
 }
 
 /** ONNX model of the network: weights as initializers, taps as outputs, batch dimension symbolic. */
@@ -385,6 +393,18 @@ export function exportOnnx(g: Graph, weights: Weights, opts: ExportOptions): Exp
     return name;
   };
   const tapOutputs = tappedUnion(g, opts.taps).map((t) => ({ ...t, output: expose(t.node) }));
+  const nodeOutputs = opts.nodes?.map((node) => ({ node, size: numel(g.nodes[node]!.shape), output: expose(node) }));
+  let bnVarOutputs: { node: number; output: string }[] | undefined;
+  if (opts.bnVar) {
+    if (opts.bn !== 'batch') throw new Error(`${g.label}: BatchNorm variances need batch statistics (bn: 'batch')`);
+    bnVarOutputs = g.nodes
+      .filter((n) => n.op.kind === 'batchnorm')
+      .map((n) => {
+        const output = `v${n.id}_var`;
+        outputs.push({ name: output, dims: n.shape.length === 3 ? [1, n.shape[0]!, 1, 1] : [1, n.shape[0]!] });
+        return { node: n.id, output };
+      });
+  }
   const classifierOutput = opts.classifierInput === false ? undefined : expose(g.classifierInput);
   let logitsOutput: string | undefined;
   if (opts.logits) {
@@ -416,5 +436,12 @@ export function exportOnnx(g: Graph, weights: Weights, opts: ExportOptions): Exp
     }
     w.message(M.metadataProps, (mw) => mw.string(F.StringEntry.key, REFERENCE_TAPS_KEY).string(F.StringEntry.value, JSON.stringify(extra)));
   }
-  return { bytes: w.finish(), tapOutputs, ...(classifierOutput ? { classifierOutput } : {}), ...(logitsOutput ? { logitsOutput } : {}) };
+  return {
+    bytes: w.finish(),
+    tapOutputs,
+    ...(classifierOutput ? { classifierOutput } : {}),
+    ...(logitsOutput ? { logitsOutput } : {}),
+    ...(nodeOutputs ? { nodeOutputs } : {}),
+    ...(bnVarOutputs ? { bnVarOutputs } : {}),
+  };
 }
