@@ -7,6 +7,7 @@ import { countParams, numel } from '../ir/analysis.js';
 import type { Weights } from '../ir/init.js';
 import type { Graph, Node } from '../ir/types.js';
 import { gaussianImages, initWeightsScheme } from './init-schemes.js';
+import { expressivityOf, expressivityProgressivity } from './az-nas.js';
 import { type MecoTensor, mecoScore } from './meco.js';
 import { swapPatterns, swapRegularFactor } from './swap.js';
 import { zenScore } from './zen.js';
@@ -105,4 +106,46 @@ export async function zenRun(g: Graph, seed: string, backend: Backend, o: ZenOpt
       count: (o.n * numel(n.shape)) / n.shape[0]!,
     }));
   return zenScore(f1.nodes!.get(pre)!.data, f2.nodes!.get(pre)!.data, o.n, bns);
+}
+
+/**
+ * The feature maps AZ-NAS reads (`extract_cell_features`): the stem's output, then every cell's.
+ * Cells are the IR's `cells.<i>.` name groups (NB201, NATS-SSS); a cell's output is its last node.
+ * Undefined for networks without that structure.
+ */
+export function cellFeatureNodes(g: Graph): number[] | undefined {
+  const lastOf = new Map<number, number>();
+  let firstCellNode = Infinity;
+  for (const n of g.nodes) {
+    const m = /^cells\.(\d+)\./.exec(n.name);
+    if (!m) continue;
+    lastOf.set(Number(m[1]), n.id);
+    firstCellNode = Math.min(firstCellNode, n.id);
+  }
+  if (lastOf.size < 2) return undefined;
+  const cells = [...lastOf.entries()].sort((a, b) => a[0] - b[0]).map(([, id]) => id);
+  // the stem's output: the input of the first cell's first node
+  const stem = g.nodes[firstCellNode]!.inputs[0]!;
+  if (g.nodes[stem]!.name.startsWith('cells.')) return undefined;
+  return [stem, ...cells];
+}
+
+/** AZ-NAS's forward part: N(0,1) inputs and kaiming-normal weights from `seed`, BatchNorm over the batch. */
+export async function azForwardRun(
+  g: Graph,
+  seed: string,
+  backend: Backend,
+  n: number,
+): Promise<{ expressivity: number; progressivity: number; features: number[] }> {
+  const features = cellFeatureNodes(g);
+  if (!features) throw new Error(`${g.label}: az-nas reads the stem and cell outputs (cells.<i> nodes); this network has no such structure`);
+  const [c, h, wd] = g.nodes[g.input]!.shape as [number, number, number];
+  const w = initWeightsScheme(g, seed, 'kaiming-normal-fan-in');
+  const x = gaussianImages(n, c, h, wd, `${seed}/az-x`);
+  const f = await backend.forward(g, w, { n, c, h, w: wd, data: x, id: 'az-x' }, { taps: [], bn: 'batch', nodes: features });
+  const scores = features.map((id) => {
+    const [fc, fh, fw] = g.nodes[id]!.shape as [number, number, number];
+    return expressivityOf({ data: f.nodes!.get(id)!.data, n, c: fc, h: fh, w: fw });
+  });
+  return { ...expressivityProgressivity(scores), features };
 }
