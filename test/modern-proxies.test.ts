@@ -3,6 +3,8 @@ import { test } from 'node:test';
 import { OnnxBackend } from '../src/backends/onnx/backend.js';
 import { ReferenceBackend } from '../src/backends/reference.js';
 import { initWeights } from '../src/ir/init.js';
+import { readFileSync } from 'node:fs';
+import { expressivityOf, expressivityProgressivity, pixelUnshuffle, trainabilityTerm, trainabilityOf } from '../src/proxies/az-nas.js';
 import { symmetricEigenvalues } from '../src/proxies/eigen.js';
 import { ensembleScores } from '../src/proxies/ensemble.js';
 import { mecoRun, preGapNode, swapNodes, swapRun, zenRun } from '../src/proxies/forward-runs.js';
@@ -13,6 +15,7 @@ import { runningVarAfterTwo, zenScore } from '../src/proxies/zen.js';
 import { nb201 } from '../src/spaces/nb201.js';
 import { Rng } from '../src/util/rng.js';
 import { gaussianImages } from './helpers/fixtures.js';
+import { fixturePath } from './helpers/shared-data.js';
 
 test('symmetric eigenvalues: known spectrum, invariants of a random 40x40, zero matrix', () => {
   const ev = symmetricEigenvalues([2, 1, 0, 1, 2, 1, 0, 1, 2], 3);
@@ -127,4 +130,24 @@ test('meco, swap, zen: onnx and reference backends agree on NB201 networks (Imag
     const z2 = await zenRun(g, `t/${arch}`, ref, { n: 8, gamma: 1e-2 });
     assert.ok(Number.isFinite(z1) && Math.abs(z1 - z2) < 1e-3 * Math.abs(z2), `zen ${z1} vs ${z2}`);
   }
+});
+
+test('az-nas: expressivity, PixelUnshuffle and the trainability term match the authors\' torch code', () => {
+  // test/fixtures/modern/az-nas.json from tools/make-modern-fixture.py (torch 1.13)
+  type Map4 = { shape: [number, number, number, number]; data: number[] };
+  const fx = JSON.parse(readFileSync(fixturePath('modern/az-nas.json'), 'utf8')) as {
+    feature: Map4 & { expressivity: number };
+    cell: { gIn: Map4; gOut: Map4; unshuffled: number[]; term: number };
+  };
+  const fm = (m: Map4) => ({ data: m.data, n: m.shape[0], c: m.shape[1], h: m.shape[2], w: m.shape[3] });
+  assert.ok(Math.abs(expressivityOf(fm(fx.feature)) - fx.feature.expressivity) < 1e-10);
+  const u = pixelUnshuffle(fm(fx.cell.gIn), 2);
+  assert.deepEqual([u.c, u.h, u.w], [8, 2, 2]);
+  assert.deepEqual(Array.from(u.data), fx.cell.unshuffled);
+  assert.ok(Math.abs(trainabilityTerm(fm(fx.cell.gIn), fm(fx.cell.gOut)) - fx.cell.term) < 1e-10);
+  // an identity cell (g_in = g_out) is -Infinity; progressivity is the smallest step
+  assert.equal(trainabilityTerm(fm(fx.cell.gOut), fm(fx.cell.gOut)), -Infinity);
+  assert.deepEqual(expressivityProgressivity([1, 3, 2.5, 4]), { expressivity: 10.5, progressivity: -0.5 });
+  assert.equal(expressivityProgressivity([1, NaN]).expressivity, -Infinity);
+  assert.equal(trainabilityOf([0.5, -0.5]), 0);
 });

@@ -10,6 +10,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { type Aggregation, AGGREGATIONS, ensembleScores } from '../../src/proxies/ensemble.js';
+import { SWAP_REG } from '../../src/proxies/modern.js';
+import { swapRegularFactor } from '../../src/proxies/swap.js';
 import { kendallTauB, spearman } from '../../src/search/stats.js';
 
 const args = process.argv.slice(2);
@@ -29,6 +31,8 @@ for (const f of files) {
       if (k === 'arch' || k === 'ms') continue;
       row[k] = typeof v === 'string' ? Number(v) : (v as number);
     }
+    // swap-reg = swap x the parameter regulariser (a function of the parameter count alone)
+    if (row.swap !== undefined && row.params !== undefined) row['swap-reg'] = row.swap * swapRegularFactor(row.params, SWAP_REG.mu, SWAP_REG.sigma);
     rows.set(arch, row);
   }
 }
