@@ -203,3 +203,59 @@ test('CLI: repeated --onnx and a folder score every model with one pair of gamma
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('--bn-mode eval keeps BatchNorm with the running statistics (a training-mode export loses training_mode)', async () => {
+  const images = fixtureImages();
+  const e = expected.models['nb201-cell']!;
+  const bytes = readFileSync(join(DIR, e.file));
+  const train = AsisModel.open(bytes, { source: e.file, bn: 'train', threads: 1 });
+  const evalM = AsisModel.open(bytes, { source: e.file, bn: 'eval', threads: 1 });
+  const ft = await train.forward(images, { taps: ['activations'], bn: 'per-image' });
+  const fe = await evalM.forward(images, { taps: ['activations'], bn: 'per-image' });
+  // fresh running statistics (mean 0, variance 1) instead of each image's own: other features
+  assert.equal(fe.features.x.length, ft.features.x.length);
+  const y = fe.features.y.data;
+  assert.ok(y.every(Number.isFinite));
+  assert.notDeepEqual(Array.from(fe.features.y.data), Array.from(ft.features.y.data));
+});
+
+/** ids [N, T] (int64) -> Gather(embedding) -> Relu -> ReduceMean over T -> MatMul: a token model */
+function tokenModel(): Uint8Array {
+  const nodes: NodeSpec[] = [
+    { op: 'Gather', inputs: ['emb', 'ids'], outputs: ['e'] },
+    { op: 'Relu', inputs: ['e'], outputs: ['r'] },
+    { op: 'ReduceMean', inputs: ['r'], outputs: ['m'], attrs: [{ name: 'axes', ints: [1] }, { name: 'keepdims', i: 0 }] },
+    { op: 'MatMul', inputs: ['m', 'head'], outputs: ['y'] },
+  ];
+  const vals = (n: number) => Float32Array.from({ length: n }, (_, i) => Math.cos(i * 0.9 + 0.1));
+  const w = new ProtoWriter();
+  w.varint(F.Model.irVersion, 8);
+  w.message(F.Model.graph, (g) => {
+    for (const n of nodes) g.message(F.Graph.node, (nw) => writeNode(nw, n));
+    g.message(F.Graph.initializer, (t) => writeTensor(t, { name: 'emb', dims: [10, 6], type: DT.FLOAT, raw: f32bytes(vals(60)) }));
+    g.message(F.Graph.initializer, (t) => writeTensor(t, { name: 'head', dims: [6, 2], type: DT.FLOAT, raw: f32bytes(vals(12)) }));
+    g.message(F.Graph.input, (v) => writeValueInfo(v, 'ids', ['N', 'T'], DT.INT64));
+    g.message(F.Graph.output, (v) => writeValueInfo(v, 'y', ['N', 2]));
+  });
+  w.message(F.Model.opsetImport, (s) => s.string(F.OpsetId.domain, '').varint(F.OpsetId.version, 13));
+  return w.finish();
+}
+
+test('non-image inputs (inputs: any): forwardFeeds runs prepared feeds, one per sample', async () => {
+  assert.throws(() => AsisModel.open(tokenModel(), { source: 'tok.onnx', bn: 'train' }), /tok\.onnx: input 'ids' is not float32/);
+  const m = AsisModel.open(tokenModel(), { source: 'tok.onnx', bn: 'train', inputs: 'any', threads: 1 });
+  assert.deepEqual(m.info.inputs.map((i) => i.name), ['ids']);
+  const { Tensor } = await import('onnxruntime-node');
+  const samples = [[1, 2, 3], [4, 4, 9], [0, 7, 5]];
+  const feeds = samples.map((s) => ({ ids: new Tensor('int64', BigInt64Array.from(s.map(BigInt)), [1, 3]) }));
+  const f = (await m.forwardFeeds(feeds, 3, { taps: ['activations'], bn: 'per-image' })).features;
+  assert.equal(f.x.length, 1);
+  assert.equal(f.x[0]!.size, 18);
+  assert.equal(f.y.size, 6);
+  // Y of sample 1 = mean over its tokens of relu(emb[id])
+  const emb = (i: number, d: number) => Math.fround(Math.cos((i * 6 + d) * 0.9 + 0.1));
+  for (let d = 0; d < 6; d++) {
+    const want = samples[1]!.reduce((a, id) => a + Math.max(0, emb(id, d)), 0) / 3;
+    assert.ok(Math.abs(f.y.data[6 + d]! - want) < 1e-6, `dim ${d}`);
+  }
+});

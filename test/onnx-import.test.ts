@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import { OnnxBackend } from '../src/backends/onnx/backend.js';
 import { exportOnnx } from '../src/backends/onnx/export.js';
+import { ATTR, DATA_LOCATION_EXTERNAL, DT, F } from '../src/backends/onnx/fields.js';
 import { ProtoWriter } from '../src/backends/onnx/protobuf.js';
 import { ReferenceBackend, runGraph } from '../src/backends/reference.js';
 import type { Backend, Features, ImageBatch } from '../src/backends/types.js';
@@ -16,11 +17,11 @@ import { nb201 } from '../src/spaces/nb201.js';
 import { gaussianImages, relDiff } from './helpers/fixtures.js';
 
 // ---------------------------------------------------------------------------------------------
-// A tiny ONNX writer for hand-built test models (field numbers from onnx.proto).
+// A tiny ONNX writer for hand-built test models (field numbers from the shared table).
 
-const FLOAT = 1;
-const INT64 = 7;
-const FLOAT16 = 10;
+const FLOAT = DT.FLOAT;
+const INT64 = DT.INT64;
+const FLOAT16 = DT.FLOAT16;
 
 interface T {
   name?: string;
@@ -53,74 +54,78 @@ interface M {
 }
 
 function writeTensor(w: ProtoWriter, t: T): void {
-  for (const d of t.dims) w.varint(1, d);
-  if (t.name) w.string(8, t.name);
+  const TP = F.Tensor;
+  for (const d of t.dims) w.varint(TP.dims, d);
+  if (t.name) w.string(TP.name, t.name);
   if (t.external) {
-    w.varint(2, FLOAT);
-    w.message(13, (e) => e.string(1, 'location').string(2, 'weights.bin'));
-    w.varint(14, 1);
+    w.varint(TP.dataType, FLOAT);
+    w.message(TP.externalData, (e) => e.string(F.StringEntry.key, 'location').string(F.StringEntry.value, 'weights.bin'));
+    w.varint(TP.dataLocation, DATA_LOCATION_EXTERNAL);
   } else if (t.type !== undefined) {
-    w.varint(2, t.type);
-    w.bytes(9, new Uint8Array(2 * t.dims.reduce((a, b) => a * b, 1)));
+    w.varint(TP.dataType, t.type);
+    w.bytes(TP.rawData, new Uint8Array(2 * t.dims.reduce((a, b) => a * b, 1)));
   } else if (t.i64) {
-    w.varint(2, INT64);
-    w.bytes(9, new Uint8Array(new BigInt64Array(t.i64.map(BigInt)).buffer));
+    w.varint(TP.dataType, INT64);
+    w.bytes(TP.rawData, new Uint8Array(new BigInt64Array(t.i64.map(BigInt)).buffer));
   } else {
-    w.varint(2, FLOAT);
+    w.varint(TP.dataType, FLOAT);
     const f = Float32Array.from(t.f32 ?? []);
-    if (t.floatData) w.bytes(4, new Uint8Array(f.buffer));
-    else w.bytes(9, new Uint8Array(f.buffer));
+    if (t.floatData) w.bytes(TP.floatData, new Uint8Array(f.buffer));
+    else w.bytes(TP.rawData, new Uint8Array(f.buffer));
   }
 }
 
 function writeAttr(w: ProtoWriter, a: A): void {
-  w.string(1, a.name);
-  if ('f' in a) w.float32(2, a.f).varint(20, 1);
-  else if ('i' in a) w.varint(3, a.i).varint(20, 2);
-  else if ('s' in a) w.string(4, a.s).varint(20, 3);
-  else if ('t' in a) w.message(5, (tw) => writeTensor(tw, a.t)).varint(20, 4);
+  const AP = F.Attribute;
+  w.string(AP.name, a.name);
+  if ('f' in a) w.float32(AP.f, a.f).varint(AP.type, ATTR.FLOAT);
+  else if ('i' in a) w.varint(AP.i, a.i).varint(AP.type, ATTR.INT);
+  else if ('s' in a) w.string(AP.s, a.s).varint(AP.type, ATTR.STRING);
+  else if ('t' in a) w.message(AP.t, (tw) => writeTensor(tw, a.t)).varint(AP.type, ATTR.TENSOR);
   else if ('floats' in a) {
-    for (const v of a.floats) w.float32(7, v);
-    w.varint(20, 6);
+    for (const v of a.floats) w.float32(AP.floats, v);
+    w.varint(AP.type, ATTR.FLOATS);
   } else {
-    w.packedVarints(8, a.ints);
-    w.varint(20, 7);
+    w.packedVarints(AP.ints, a.ints);
+    w.varint(AP.type, ATTR.INTS);
   }
 }
 
 function valueInfo(w: ProtoWriter, name: string, dims?: (number | string)[]): void {
-  w.string(1, name);
-  w.message(2, (tw) =>
-    tw.message(1, (tt) => {
-      tt.varint(1, FLOAT);
-      if (dims) tt.message(2, (sw) => dims.forEach((d) => sw.message(1, (dw) => (typeof d === 'number' ? dw.varint(1, d) : dw.string(2, d)))));
+  w.string(F.ValueInfo.name, name);
+  w.message(F.ValueInfo.type, (tw) =>
+    tw.message(F.Type.tensorType, (tt) => {
+      tt.varint(F.TensorType.elemType, FLOAT);
+      if (dims) tt.message(F.TensorType.shape, (sw) => dims.forEach((d) => sw.message(F.Shape.dim, (dw) => (typeof d === 'number' ? dw.varint(F.Dim.value, d) : dw.string(F.Dim.param, d)))));
     }),
   );
 }
 
 function onnxModel(m: M): Uint8Array {
+  const N = F.Node;
+  const G = F.Graph;
   const w = new ProtoWriter();
-  w.varint(1, 8);
-  w.string(2, 'onnx-import-test');
-  w.message(7, (g) => {
+  w.varint(F.Model.irVersion, 8);
+  w.string(F.Model.producerName, 'onnx-import-test');
+  w.message(F.Model.graph, (g) => {
     m.nodes.forEach((n, k) =>
-      g.message(1, (nw) => {
-        for (const i of n.in) nw.string(1, i);
-        for (const o of n.out) nw.string(2, o);
-        nw.string(3, n.name ?? `n${k}`);
-        nw.string(4, n.op);
-        for (const a of n.attrs ?? []) nw.message(5, (aw) => writeAttr(aw, a));
-        if (n.domain) nw.string(7, n.domain);
+      g.message(G.node, (nw) => {
+        for (const i of n.in) nw.string(N.input, i);
+        for (const o of n.out) nw.string(N.output, o);
+        nw.string(N.name, n.name ?? `n${k}`);
+        nw.string(N.opType, n.op);
+        for (const a of n.attrs ?? []) nw.message(N.attribute, (aw) => writeAttr(aw, a));
+        if (n.domain) nw.string(N.domain, n.domain);
       }),
     );
-    g.string(2, 'test');
-    for (const t of m.inits ?? []) g.message(5, (tw) => writeTensor(tw, t));
+    g.string(G.name, 'test');
+    for (const t of m.inits ?? []) g.message(G.initializer, (tw) => writeTensor(tw, t));
     const inp = m.input ?? { name: 'x', dims: ['N', 2, 4, 4] };
-    g.message(11, (vw) => valueInfo(vw, inp.name, inp.dims));
-    for (const o of m.outputs) g.message(12, (vw) => valueInfo(vw, o));
+    g.message(G.input, (vw) => valueInfo(vw, inp.name, inp.dims));
+    for (const o of m.outputs) g.message(G.output, (vw) => valueInfo(vw, o));
   });
-  w.message(8, (o) => o.string(1, '').varint(2, m.opset ?? 13));
-  for (const [k, v] of Object.entries(m.meta ?? {})) w.message(14, (mw) => mw.string(1, k).string(2, v));
+  w.message(F.Model.opsetImport, (o) => o.string(F.OpsetId.domain, '').varint(F.OpsetId.version, m.opset ?? 13));
+  for (const [k, v] of Object.entries(m.meta ?? {})) w.message(F.Model.metadataProps, (mw) => mw.string(F.StringEntry.key, k).string(F.StringEntry.value, v));
   return w.finish();
 }
 

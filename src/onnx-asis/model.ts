@@ -27,6 +27,11 @@ export interface AsisOptions {
   classifierInput?: string;
   /** onnxruntime intra-op threads (default: one per core) */
   threads?: number;
+  /**
+   * image (default): one float32 input [N, C, H, W], fed by `forward(images)`; any: the graph's
+   * inputs are whatever they are (token ids, masks, ...), fed by `forwardFeeds`
+   */
+  inputs?: 'image' | 'any';
 }
 
 export interface AsisInfo {
@@ -39,6 +44,8 @@ export interface AsisInfo {
     /** declared [N, C, H, W]: a number when fixed, else the symbol (or null) */
     declared: (number | string | null)[];
   };
+  /** every graph input that is not an initializer (name, ONNX element type, declared dims) */
+  inputs: { name: string; elemType: number; declared: (number | string | null)[] }[];
   /** activation taps (value names) and how many count under each mode */
   taps: { activations: number; reference: number };
   patterns: Record<string, number>;
@@ -51,6 +58,14 @@ export interface AsisInfo {
   notes: string[];
   /** op type -> nodes */
   opCounts: Record<string, number>;
+}
+
+export interface ForwardOpts {
+  taps: readonly TapMode[];
+  /** per-image: each sample alone, BatchNorm with its own statistics; batch: one run, BatchNorm over the batch */
+  bn: 'per-image' | 'batch';
+  /** also count FLOPs from the run's shapes */
+  flops?: boolean;
 }
 
 export interface AsisForward {
@@ -96,7 +111,8 @@ export class AsisModel {
     this.taps = a.taps;
     this.index = a.index;
     const real = m.inputs.filter((i) => !m.initializers.has(i.name));
-    if (real.length !== 1) {
+    const anyInputs = opts.inputs === 'any';
+    if (real.length === 0 || (!anyInputs && real.length !== 1)) {
       throw new OnnxImportError(
         real.length === 0
           ? `${source}: the graph has no input; one image input [N, C, H, W] is needed`
@@ -104,14 +120,14 @@ export class AsisModel {
       );
     }
     const inp = real[0]!;
-    if (inp.elemType !== DT.FLOAT && inp.elemType !== 0) throw new OnnxImportError(`${source}: input '${inp.name}' is not float32; an image input [N, C, H, W] is needed`);
-    if (!inp.dims || inp.dims.length !== 4) {
+    if (!anyInputs && inp.elemType !== DT.FLOAT && inp.elemType !== 0) throw new OnnxImportError(`${source}: input '${inp.name}' is not float32; an image input [N, C, H, W] is needed`);
+    if (!anyInputs && (!inp.dims || inp.dims.length !== 4)) {
       throw new OnnxImportError(`${source}: input '${inp.name}' has ${inp.dims ? `rank ${inp.dims.length}` : 'no declared shape'}; rbflex feeds image batches [N, C, H, W] (rank 4)`);
     }
     let classifier: AsisInfo['classifier'];
     if (opts.classifierInput !== undefined) {
       const v = opts.classifierInput;
-      if (!a.producer.has(v) && v !== inp.name) throw new OnnxImportError(`${source}: --classifier-input '${v}' is not a value any node of the model computes`);
+      if (!a.producer.has(v) && !real.some((i) => i.name === v)) throw new OnnxImportError(`${source}: --classifier-input '${v}' is not a value any node of the model computes`);
       classifier = { value: v, how: '--classifier-input' };
     } else {
       const last = lastLinearInput(m);
@@ -148,7 +164,8 @@ export class AsisModel {
       sha256: createHash('sha256').update(bytes).digest('hex'),
       producer: [m.producer, m.producerVersion].filter(Boolean).join(' '),
       opset: m.opsets.get('') ?? 0,
-      input: { name: inp.name, declared: inp.dims },
+      input: { name: inp.name, declared: inp.dims ?? [] },
+      inputs: real.map((i) => ({ name: i.name, elemType: i.elemType, declared: i.dims ?? [] })),
       taps: { activations, reference },
       patterns: a.patterns,
       classifier,
@@ -211,11 +228,9 @@ export class AsisModel {
    * statistics; `batch`: all images in one run, BatchNorm over the batch (HDA). With `flops`,
    * also the FLOP count from the run's shapes.
    */
-  async forward(images: ImageBatch, o: { taps: readonly TapMode[]; bn: 'per-image' | 'batch'; flops?: boolean }): Promise<AsisForward> {
+  async forward(images: ImageBatch, o: ForwardOpts): Promise<AsisForward> {
     const src = this.opts.source;
     this.checkImages(images, 'the image batch');
-    const taps = this.tapsFor(o.taps);
-    const cls = this.info.classifier.value;
     const declaredBatch = this.info.input.declared[0];
     const batched = o.bn === 'batch';
     if (batched && typeof declaredBatch === 'number' && declaredBatch !== images.n) {
@@ -226,6 +241,27 @@ export class AsisModel {
     if (!batched && typeof declaredBatch === 'number' && declaredBatch !== 1) {
       throw new OnnxImportError(`${src}: the model's batch dimension is fixed at ${declaredBatch}; rbflex runs one image at a time: export with batch 1 or a dynamic batch`);
     }
+    const per = images.c * images.h * images.w;
+    const feeds: Record<string, ort.Tensor>[] = [];
+    const b = batched ? images.n : 1;
+    for (let r = 0; r < images.n; r += b) {
+      feeds.push({ [this.info.input.name]: new ort.Tensor('float32', images.data.subarray(r * per, (r + b) * per), [b, images.c, images.h, images.w]) });
+    }
+    return this.forwardFeeds(feeds, images.n, o);
+  }
+
+  /**
+   * The forward pass on prepared inputs: `feeds` holds one run each (one sample each for
+   * `per-image`, all `n` samples in one run for `batch`). Taps and the classifier input come back
+   * per sample, `data[i * size + k]`.
+   */
+  async forwardFeeds(feeds: Record<string, ort.Tensor>[], n: number, o: ForwardOpts): Promise<AsisForward> {
+    const src = this.opts.source;
+    const batched = o.bn === 'batch';
+    if (batched && feeds.length !== 1) throw new Error(`${src}: a batched pass takes one feed, got ${feeds.length}`);
+    if (!batched && feeds.length !== n) throw new Error(`${src}: a per-sample pass takes one feed per sample, got ${feeds.length} for ${n}`);
+    const taps = this.tapsFor(o.taps);
+    const cls = this.info.classifier.value;
     const surgery = rewriteModel(
       this.bytes,
       this.m,
@@ -250,26 +286,23 @@ export class AsisModel {
     } catch (e) {
       throw new OnnxImportError(`${src}: onnxruntime cannot load the model: ${String((e as Error).message ?? e).split('\n')[0]}`);
     }
-    const runs = batched ? 1 : images.n;
-    const per = images.c * images.h * images.w;
     const names = [...new Set(surgery.outputOf.values())];
     const collected = new Map<string, Float32Array[]>();
     let shapes: Map<string, number[]> | undefined;
     try {
-      for (let r = 0; r < runs; r++) {
-        const b = batched ? images.n : 1;
-        const input = new ort.Tensor('float32', images.data.subarray(r * per, (r + b) * per), [b, images.c, images.h, images.w]);
+      for (const [r, feed] of feeds.entries()) {
         let res: ort.InferenceSession.OnnxValueMapType;
         try {
-          res = await session.run({ [this.info.input.name]: input });
+          res = await session.run(feed);
         } catch (e) {
-          throw new OnnxImportError(`${src}: onnxruntime failed to run the model on ${b}x${images.c}x${images.h}x${images.w} input: ${String((e as Error).message ?? e).split('\n')[0]}`);
+          const dims = Object.entries(feed).map(([k, t]) => `${k} [${t.dims.join(', ')}]`).join(', ');
+          throw new OnnxImportError(`${src}: onnxruntime failed to run the model on ${dims}: ${String((e as Error).message ?? e).split('\n')[0]}`);
         }
         for (const name of names) {
           const t = res[name];
           if (!t) throw new Error(`${src}: onnxruntime returned no output ${name}`);
           if (t.type !== 'float32') throw new OnnxImportError(`${src}: value '${name}' is ${t.type}; taps and the classifier input must be float32 tensors`);
-          if (batched && t.dims[0] !== images.n) {
+          if (batched && t.dims[0] !== n) {
             throw new OnnxImportError(`${src}: value '${name}' has shape [${t.dims.join(', ')}], not the batch first; HDA needs every tapped value batch-first`);
           }
           const l = collected.get(name) ?? [];
@@ -287,8 +320,8 @@ export class AsisModel {
     const segment = (value: string, counts: FeatureSegment['counts'], node: number): FeatureSegment => {
       const parts = collected.get(surgery.outputOf.get(value)!)!;
       const total = parts.reduce((s, p) => s + p.length, 0);
-      if (total % images.n !== 0 || (!batched && parts.some((p) => p.length !== parts[0]!.length))) {
-        throw new OnnxImportError(`${src}: value '${value}' changes size from image to image`);
+      if (total % n !== 0 || (!batched && parts.some((p) => p.length !== parts[0]!.length))) {
+        throw new OnnxImportError(`${src}: value '${value}' changes size from sample to sample`);
       }
       let data: Float32Array;
       if (parts.length === 1) data = parts[0]!;
@@ -300,17 +333,17 @@ export class AsisModel {
           off += p.length;
         }
       }
-      return { node, counts, size: total / images.n, data };
+      return { node, counts, size: total / n, data };
     };
     const features: Features = {
-      n: images.n,
+      n,
       x: taps.map((t, i) => segment(t.value, { reference: o.taps.includes('reference') ? t.counts.reference : 0, activations: o.taps.includes('activations') ? t.counts.activations : 0 }, i)),
       y: segment(cls, { reference: 1, activations: 1 }, -1),
     };
     const out: AsisForward = { features };
     if (o.flops && shapes) {
-      const s = shapes;
-      out.flops = countAsisFlops(this.m, (v) => s.get(v), batched ? images.n : 1);
+      const sh = shapes;
+      out.flops = countAsisFlops(this.m, (v) => sh.get(v), batched ? n : 1);
     }
     return out;
   }

@@ -95,7 +95,18 @@ export function rewriteModel(bytes: Uint8Array, m: OnnxModel, ix: GraphIndex, pl
       dropouts++;
     } else if (n.opType === 'BatchNormalization') {
       batchNorms++;
-      if (plan.bn === 'keep') continue;
+      const training = n.attrs.get('training_mode');
+      if (plan.bn === 'keep') {
+        // inference with the running statistics: a training-mode export's node loses training_mode and its extra outputs
+        if (n.outputs.length > 1 || (training?.type === 'int' && training.i !== 0)) {
+          unusedExtra(n, 1, 'running-statistics');
+          const eps = n.attrs.get('epsilon');
+          replaced.set(n.index, [
+            { op: 'BatchNormalization', inputs: n.inputs.slice(0, 5), outputs: [n.outputs[0]!], name: n.name, attrs: eps?.type === 'float' ? [{ name: 'epsilon', f: eps.f }] : [] },
+          ]);
+        }
+        continue;
+      }
       unusedExtra(n, 1, 'running-statistics');
       const [x, scale, bias] = n.inputs as [string, string, string];
       const y = n.outputs[0]!;

@@ -113,9 +113,7 @@ export async function scoreOnnxModels(o: OnnxScoreOpts): Promise<void> {
   // 1. what every model takes (decoded one at a time; nothing large is kept)
   const facts: ModelFacts[] = paths.map((p) => {
     const m = openAsis(p, o);
-    if (paths.length === 1) {
-      for (const n of m.info.notes) log(`note: ${n}`);
-    }
+    for (const n of m.info.notes) log(`note: ${paths.length > 1 ? `${basename(p)}: ` : ''}${n}`);
     return { path: p, fixed: m.fixedSize, defaultTaps: m.info.defaultTaps };
   });
   const side = imageSide(facts, o);
