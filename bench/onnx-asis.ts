@@ -12,7 +12,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ImageBatch } from '../src/backends/types.js';
@@ -37,20 +37,25 @@ function speed(model: string, runs: number, resolution: number): void {
   if (!existsSync('/usr/bin/time')) throw new Error('/usr/bin/time is needed for the peak-memory figure');
   console.log(`model ${model}, ${resolution} px, 3 synthetic images, ${availableParallelism()} cores, ${runs} runs of the CLI`);
   const walls: number[] = [];
+  const cpus: number[] = [];
   const rss: number[] = [];
   for (let r = 0; r < runs; r++) {
     const p = spawnSync(
       '/usr/bin/time',
-      ['-f', 'TIME %e %M', process.execPath, CLI, 'score', '--onnx', model, '--resolution', String(resolution), '--proxy', 'rbflex', '--data', 'synthetic', '--batch', '3', '--json'],
+      ['-f', 'TIME %e %M %U %S', process.execPath, CLI, 'score', '--onnx', model, '--resolution', String(resolution), '--proxy', 'rbflex', '--data', 'synthetic', '--batch', '3', '--json'],
       { encoding: 'utf8' },
     );
-    const m = /TIME ([\d.]+) (\d+)/.exec(p.stderr);
+    const m = /TIME ([\d.]+) (\d+) ([\d.]+) ([\d.]+)/.exec(p.stderr);
     if (p.status !== 0 || !m) throw new Error(`run failed: ${p.stderr}`);
     walls.push(Number(m[1]));
     rss.push(Number(m[2]) / 1024);
-    console.log(`  run ${r + 1}: ${m[1]} s, peak RSS ${(Number(m[2]) / 1024).toFixed(0)} MB, ${p.stdout.trim()}`);
+    cpus.push(Number(m[3]) + Number(m[4]));
+    console.log(`  run ${r + 1}: ${m[1]} s wall, ${(Number(m[3]) + Number(m[4])).toFixed(2)} s CPU (user+sys), peak RSS ${(Number(m[2]) / 1024).toFixed(0)} MB, ${p.stdout.trim()}`);
   }
-  console.log(`CLI wall time: median ${median(walls).toFixed(2)} s (min ${Math.min(...walls).toFixed(2)}, max ${Math.max(...walls).toFixed(2)}); peak RSS max ${Math.max(...rss).toFixed(0)} MB`);
+  console.log(
+    `CLI wall time: median ${median(walls).toFixed(2)} s (min ${Math.min(...walls).toFixed(2)}, max ${Math.max(...walls).toFixed(2)}); ` +
+      `CPU median ${median(cpus).toFixed(2)} s; peak RSS max ${Math.max(...rss).toFixed(0)} MB; load average ${loadavg()[0]!.toFixed(1)} at the end`,
+  );
   console.log(`  vs the targets: ${(median(walls) / 10).toFixed(2)}x of 10 s, ${(Math.max(...rss) / 3072).toFixed(2)}x of 3 GB`);
 }
 

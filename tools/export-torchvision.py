@@ -4,7 +4,7 @@
     /usr/bin/python3 tools/export-torchvision.py OUT_DIR resnet50 mobilenet_v3_small ... [--size 224] [--no-score]
 
 Offline: weights=None (PyTorch's default initialisation, seeded). Exported as the README says
-(training mode, Dropout p=0, dynamic batch, opset 17). Unless --no-score, OUT_DIR also gets
+(training mode, Dropout and StochasticDepth p=0, dynamic batch, opset 17). Unless --no-score, OUT_DIR also gets
 images.f32 (3 standard-normal 3xSIZExSIZE float32 images from a seeded torch.Generator) and
 expected.json with PyTorch's RBFleX score per model (same definition as tools/make-onnx-fixtures.py:
 activation modules are the taps, the last nn.Linear's input is the classifier input, reference gammas).
@@ -29,8 +29,8 @@ def build(name):
     torch.manual_seed(0)
     model = getattr(torchvision.models, name)(weights=None)
     for m in model.modules():
-        if isinstance(m, torch.nn.Dropout):
-            m.p = 0.0
+        if isinstance(m, (torch.nn.Dropout, torchvision.ops.StochasticDepth)):
+            m.p = 0.0  # no dropout, no stochastic depth (training-mode export cannot write Bernoulli)
     return model
 
 

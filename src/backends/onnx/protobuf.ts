@@ -77,6 +77,7 @@ export class ProtoWriter {
     return this.bytes(field, new TextEncoder().encode(s));
   }
 
+  /** A sub-message; large ones are linked in chunk by chunk, never copied into one buffer first. */
   message(field: number, build: (w: ProtoWriter) => void): this {
     const sub = new ProtoWriter();
     build(sub);
@@ -113,9 +114,11 @@ export class ProtoWriter {
 
   finish(): Uint8Array {
     this.flush();
+    if (this.chunks.length === 1) return this.chunks[0]!;
     let n = 0;
     for (const c of this.chunks) n += c.length;
-    const out = new Uint8Array(n);
+    // every byte is written below, so the buffer need not be zeroed first
+    const out: Uint8Array = Buffer.allocUnsafeSlow(n);
     let o = 0;
     for (const c of this.chunks) {
       out.set(c, o);
