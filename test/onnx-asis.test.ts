@@ -43,10 +43,10 @@ function open(name: string): AsisModel {
   return AsisModel.open(readFileSync(join(DIR, e.file)), { source: e.file, bn: 'train', threads: 1 });
 }
 
-test('six torch-exported patterns run as they are: RBFleX within 1e-2 of PyTorch, same L_K, L_Q and params', async () => {
+test('seven torch-exported patterns run as they are: RBFleX within 1e-2 of PyTorch, same L_K, L_Q and params', async () => {
   const images = fixtureImages();
   const names = Object.keys(expected.models);
-  assert.deepEqual(names.sort(), ['channel-shuffle', 'convnext-block', 'densenet-transition', 'nb201-cell', 'squeeze-excitation', 'vit-block']);
+  assert.deepEqual(names.sort(), ['channel-shuffle', 'convnext-block', 'densenet-transition', 'gelu-tanh', 'nb201-cell', 'squeeze-excitation', 'vit-block']);
   for (const name of names) {
     const e = expected.models[name]!;
     assert.ok(e.bytes < 300 * 1024, `${name}: ${e.bytes} bytes`);
@@ -70,6 +70,9 @@ test('composites count as one activation; an SE gate (Sigmoid / HardSigmoid) is 
   assert.equal(vit.dropouts > 0, true);
   assert.match(vit.classifier.how, /last Gemm/);
   assert.equal(open('nb201-cell').info.opCounts.Pad, 1);
+  const gt = open('gelu-tanh').info;
+  assert.deepEqual(gt.patterns, { '0.5*x*(1+Tanh(sqrt(2/pi)*(x+0.044715*x^3))) -> gelu (tanh)': 2 });
+  assert.equal(gt.taps.activations, 2); // the Tanh inside is not a tap
 });
 
 test('FLOPs: the as-is count equals the IR count on an NB201 network; params from the initializers', async () => {

@@ -5,8 +5,8 @@
 
 One width-reduced model per pattern that rbflex runs as it is (src/onnx-asis): squeeze-excitation
 (MobileNetV3 / EfficientNet), channel shuffle (ShuffleNetV2), DenseNet transition, ConvNeXt block
-with LayerNorm, a small ViT with GELU and attention, and an NB201 cell whose AvgPool exports as
-Pad + AveragePool. Each is built from torchvision's own blocks where torchvision has them, with
+with LayerNorm, a small ViT with GELU and attention, an NB201 cell whose AvgPool exports as
+Pad + AveragePool, and the tanh form of GELU. Each is built from torchvision's own blocks where torchvision has them, with
 PyTorch's default (seeded) initialisation, and exported the way the README tells users to:
 
     torch.onnx.export(model.train(), x, f, training=torch.onnx.TrainingMode.TRAINING,
@@ -159,6 +159,19 @@ class NB201Cell(nn.Module):
         return self.classifier(self.pool(self.lastact(n3)).flatten(1))
 
 
+class GeluTanh(nn.Module):
+    """GELU(approximate='tanh'), which torch writes out as 0.5*x*(1+Tanh(sqrt(2/pi)*(x+0.044715*x*x*x)))."""
+
+    def __init__(self):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(3, 8, 3, 2, 1, bias=False), nn.BatchNorm2d(8), nn.GELU(approximate='tanh'),
+                                  nn.Conv2d(8, 16, 3, 2, 1, bias=False), nn.BatchNorm2d(16), nn.GELU(approximate='tanh'),
+                                  nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 10))
+
+    def forward(self, x):
+        return self.body(x)
+
+
 MODELS = [
     ('squeeze-excitation', SqueezeExcite),
     ('channel-shuffle', ChannelShuffle),
@@ -166,6 +179,7 @@ MODELS = [
     ('convnext-block', ConvNeXtBlock),
     ('vit-block', vit),
     ('nb201-cell', NB201Cell),
+    ('gelu-tanh', GeluTanh),
 ]
 
 

@@ -10,7 +10,7 @@
  * Relu, LeakyRelu, PRelu and Clip(0, 6) (ReLU6), plus the values listed in rbflex's
  * `rbflex.reference_taps` metadata.
  */
-import { type OnnxModel, type OnnxNode, tensorFloats } from '../onnx-import/model.js';
+import { type OnnxModel, type OnnxNode, type OnnxTensor, tensorFloats, tensorInts } from '../onnx-import/model.js';
 import { OnnxImportError } from '../onnx-import/errors.js';
 
 export interface AsisTap {
@@ -59,6 +59,14 @@ export const ACTIVATION_OPS = [...Object.keys(SINGLE), 'Clip'];
 
 const near = (a: number | undefined, b: number, tol = 1e-4): boolean => a !== undefined && Math.abs(a - b) <= tol * Math.max(1, Math.abs(b));
 
+/** the value of a one-element float or integer tensor */
+function scalarOf(t: OnnxTensor): number | undefined {
+  const f = tensorFloats(t);
+  if (typeof f !== 'string') return f[0];
+  const i = tensorInts(t);
+  return typeof i === 'string' ? undefined : i[0];
+}
+
 export class GraphIndex {
   readonly producer = new Map<string, number>();
   readonly consumers = new Map<string, number[]>();
@@ -101,18 +109,11 @@ export class GraphIndex {
   scalar(value: string | undefined): number | undefined {
     if (!value) return undefined;
     const t = this.m.initializers.get(value);
-    if (t) {
-      if (t.size !== 1) return undefined;
-      const f = tensorFloats(t);
-      return typeof f === 'string' ? undefined : f[0];
-    }
+    if (t) return t.size === 1 ? scalarOf(t) : undefined;
     const c = this.producerOf(value, 'Constant');
     if (!c) return undefined;
     const a = c.attrs.get('value');
-    if (a?.type === 'tensor' && a.t.size === 1) {
-      const f = tensorFloats(a.t);
-      return typeof f === 'string' ? undefined : f[0];
-    }
+    if (a?.type === 'tensor' && a.t.size === 1) return scalarOf(a.t);
     const vf = c.attrs.get('value_float');
     return vf?.type === 'float' ? vf.f : undefined;
   }
@@ -158,37 +159,68 @@ function mulComposite(ix: GraphIndex, mul: OnnxNode): { fn: string; inner: OnnxN
 }
 
 /**
- * The Erf form of GELU around Erf node `erf`: x * 0.5 * (1 + Erf(x / sqrt(2))) in the orders
- * torch writes it. Returns the value that holds GELU(x), or undefined.
+ * The end of a GELU: `inner` is Erf(x/sqrt(2)) or Tanh(...); matches 0.5 * x * (1 + inner) in the
+ * orders torch writes it and returns the value that holds GELU(x), or undefined.
  */
-function geluFromErf(ix: GraphIndex, erf: OnnxNode): string | undefined {
-  const u = ix.producerOf(erf.inputs[0]);
-  if (!u) return undefined;
-  let x: string | undefined;
-  if (u.opType === 'Div' && near(ix.scalar(u.inputs[1]), Math.SQRT2)) x = u.inputs[0];
-  else if (u.opType === 'Mul') {
-    if (near(ix.scalar(u.inputs[1]), Math.SQRT1_2)) x = u.inputs[0];
-    else if (near(ix.scalar(u.inputs[0]), Math.SQRT1_2)) x = u.inputs[1];
-  }
-  if (!x) return undefined;
-  const add = ix.soleConsumer(erf.outputs[0]!, 'Add');
-  if (!add || !near(ix.scalar(ix.other(add, erf.outputs[0]!)), 1)) return undefined;
+function geluTail(ix: GraphIndex, inner: OnnxNode, x: string): string | undefined {
+  const add = ix.soleConsumer(inner.outputs[0]!, 'Add');
+  if (!add || !near(ix.scalar(ix.other(add, inner.outputs[0]!)), 1)) return undefined;
   const a = add.outputs[0]!;
   const m1 = ix.soleConsumer(a, 'Mul');
   if (!m1) return undefined;
   const y = ix.other(m1, a);
   const isHalf = (v: string | undefined) => near(ix.scalar(v), 0.5);
   if (y === x) {
-    // (x * (1 + erf)) * 0.5
+    // (x * (1 + inner)) * 0.5
     const m2 = ix.soleConsumer(m1.outputs[0]!, 'Mul');
     return m2 && isHalf(ix.other(m2, m1.outputs[0]!)) ? m2.outputs[0] : undefined;
   }
   const hx = ix.producerOf(y, 'Mul');
-  if (hx && ((hx.inputs[0] === x && isHalf(hx.inputs[1])) || (hx.inputs[1] === x && isHalf(hx.inputs[0])))) return m1.outputs[0]; // (x * 0.5) * (1 + erf)
+  if (hx && ((hx.inputs[0] === x && isHalf(hx.inputs[1])) || (hx.inputs[1] === x && isHalf(hx.inputs[0])))) return m1.outputs[0]; // (x * 0.5) * (1 + inner)
   if (isHalf(y)) {
-    // x * ((1 + erf) * 0.5)
+    // x * ((1 + inner) * 0.5)
     const m2 = ix.soleConsumer(m1.outputs[0]!, 'Mul');
     return m2 && ix.other(m2, m1.outputs[0]!) === x ? m2.outputs[0] : undefined;
+  }
+  return undefined;
+}
+
+/** x * c or c * x with a constant c near `k`: returns x */
+function timesConst(ix: GraphIndex, n: OnnxNode | undefined, k: number): string | undefined {
+  if (!n || n.opType !== 'Mul') return undefined;
+  if (near(ix.scalar(n.inputs[1]), k)) return n.inputs[0];
+  if (near(ix.scalar(n.inputs[0]), k)) return n.inputs[1];
+  return undefined;
+}
+
+/** The Erf form of GELU around Erf node `erf`: x * 0.5 * (1 + Erf(x / sqrt(2))). */
+function geluFromErf(ix: GraphIndex, erf: OnnxNode): string | undefined {
+  const u = ix.producerOf(erf.inputs[0]);
+  if (!u) return undefined;
+  const x = u.opType === 'Div' && near(ix.scalar(u.inputs[1]), Math.SQRT2) ? u.inputs[0] : timesConst(ix, u, Math.SQRT1_2);
+  return x ? geluTail(ix, erf, x) : undefined;
+}
+
+/** v = x^3: Pow(x, 3), or x * (x * x) as torch writes it */
+function isCube(ix: GraphIndex, v: string | undefined, x: string): boolean {
+  const p = ix.producerOf(v);
+  if (!p) return false;
+  if (p.opType === 'Pow') return p.inputs[0] === x && near(ix.scalar(p.inputs[1]), 3);
+  if (p.opType !== 'Mul') return false;
+  const sq = ix.producerOf(ix.other(p, x), 'Mul');
+  return sq !== undefined && sq.inputs[0] === x && sq.inputs[1] === x;
+}
+
+/** The tanh form of GELU around Tanh node `th`: 0.5 * x * (1 + Tanh(sqrt(2/pi) * (x + 0.044715 * x^3))). */
+function geluFromTanh(ix: GraphIndex, th: OnnxNode): string | undefined {
+  const inner = timesConst(ix, ix.producerOf(th.inputs[0]), Math.sqrt(2 / Math.PI));
+  const sum = ix.producerOf(inner, 'Add');
+  if (!sum) return undefined;
+  for (const [x, cube] of [
+    [sum.inputs[0], sum.inputs[1]],
+    [sum.inputs[1], sum.inputs[0]],
+  ] as const) {
+    if (x && isCube(ix, timesConst(ix, ix.producerOf(cube), 0.044715), x)) return geluTail(ix, th, x);
   }
   return undefined;
 }
@@ -211,11 +243,12 @@ export function analyzeGraph(m: OnnxModel, source: string, referenceTaps: Record
         composite.set(n.index, { value: n.outputs[0]!, fn: c.fn });
         count(c.pattern);
       }
-    } else if (n.opType === 'Erf') {
-      const v = geluFromErf(ix, n);
+    } else if (n.opType === 'Erf' || n.opType === 'Tanh') {
+      const v = n.opType === 'Erf' ? geluFromErf(ix, n) : geluFromTanh(ix, n);
       if (v !== undefined) {
         composite.set(ix.producer.get(v)!, { value: v, fn: 'gelu' });
-        count('x*0.5*(1+Erf(x/sqrt(2))) -> gelu');
+        if (n.opType === 'Tanh') internal.add(n.index);
+        count(n.opType === 'Erf' ? 'x*0.5*(1+Erf(x/sqrt(2))) -> gelu' : '0.5*x*(1+Tanh(sqrt(2/pi)*(x+0.044715*x^3))) -> gelu (tanh)');
       }
     }
   }
