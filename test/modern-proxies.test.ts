@@ -151,3 +151,42 @@ test('az-nas: expressivity, PixelUnshuffle and the trainability term match the a
   assert.equal(expressivityProgressivity([1, NaN]).expressivity, -Infinity);
   assert.equal(trainabilityOf([0.5, -0.5]), 0);
 });
+
+test('session: ensemble members are scored, the ensemble is ranked over the set; bad members refused', async () => {
+  const { ScoringSession } = await import('../src/search/session.js');
+  const archs = [
+    '|none~0|+|none~0|none~1|+|none~0|none~1|none~2|',
+    '|nor_conv_1x1~0|+|none~0|none~1|+|none~0|none~1|none~2|',
+    '|nor_conv_3x3~0|+|nor_conv_3x3~0|none~1|+|none~0|none~1|none~2|',
+  ];
+  const s = new ScoringSession({
+    space: 'nb201',
+    images: gaussianImages(1, 32, 'e'),
+    proxies: ['params', 'ensemble'],
+    ensemble: { members: ['params', 'flops'], aggregation: 'rank' },
+    workers: 0,
+  });
+  try {
+    assert.deepEqual(s.computed, ['params', 'flops']);
+    const out = await s.score(archs);
+    // params and flops grow together here: ranks 1, 2, 3 in both -> 2/3, 4/3, 2
+    assert.deepEqual(archs.map((a) => out.get(a)!.scores.ensemble), [2 / 3, 4 / 3, 2]);
+  } finally {
+    await s.close();
+  }
+  assert.throws(() => new ScoringSession({ space: 'nb201', images: gaussianImages(1, 32, 'e'), proxies: ['ensemble'], ensemble: { members: ['params', 'nope'], aggregation: 'rank' }, workers: 0 }), /ensemble member "nope"/);
+});
+
+test('meco through scoreNetwork: one image is enough; swap on fewer images than 16 says so', async () => {
+  const { scoreNetwork } = await import('../src/search/scorer.js');
+  const { PROXIES, REFERENCE_GAMMAS } = await import('../src/proxies/index.js');
+  const g = nb201.build('|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|none~2|', { dataset: 'ImageNet16-120' });
+  const settings = { ...REFERENCE_GAMMAS, taps: 'reference' as const };
+  const images = gaussianImages(3, 16, 'sn');
+  const r = await scoreNetwork(g, () => initWeights(g, 'w'), images, [PROXIES.meco(settings), PROXIES.swap(settings)], settings, new OnnxBackend(), 'w');
+  assert.ok(r.scores.meco! > 0);
+  assert.equal(r.notes?.meco, undefined);
+  assert.ok(r.scores.swap! >= 1 && r.scores.swap! <= 8, 'at most 2^3 patterns on 3 images');
+  assert.match(r.notes!.swap!, /ran on 3 images; its authors use 16/);
+  await assert.rejects(scoreNetwork(g, () => initWeights(g, 'w'), images, [PROXIES.zen(settings)], settings, new OnnxBackend()), /weight seed/);
+});

@@ -1,5 +1,7 @@
 /** Option parsing and validation shared by the commands: every bad value is one clear UsageError. */
 import { resolve } from 'node:path';
+import { AGGREGATIONS, type Aggregation, DEFAULT_ENSEMBLE } from '../proxies/ensemble.js';
+import type { EnsembleSpec } from '../search/ensemble-scores.js';
 import { type Command, Option } from 'commander';
 import { BACKEND_NAMES, type BackendName } from '../backends/types.js';
 import { defaultCacheDir } from '../data/download.js';
@@ -79,7 +81,17 @@ export function addScoringOptions(c: Command): Command {
     .option('--gamma-q <g>', 'RBF width for the classifier-input kernel Q; give with --gamma-k', positiveFloat('--gamma-q'))
     .option('--hda', 'detect both gammas with HDA before scoring (instead of the fixed values)')
     .addOption(new Option('--hda-variant <v>', 'HDA variant when detecting gammas').choices([...HDA_VARIANTS]).default('paper'))
-    .option('--hda-networks <m>', 'networks HDA samples (default 10; nafbee-bert: all 11, as the authors)', int('--hda-networks', 1, 10000));
+    .option('--hda-networks <m>', 'networks HDA samples (default 10; nafbee-bert: all 11, as the authors)', int('--hda-networks', 1, 10000))
+    .option('--ensemble <list>', `members of the ensemble proxy (default ${DEFAULT_ENSEMBLE.members.join(',')}: chosen on NB201 CIFAR-10, see docs/PROXIES.md)`)
+    .addOption(new Option('--ensemble-aggregation <a>', 'log-rank: sum of log(rank/n) (AZ-NAS); rank: sum of rank/n (Borda)').choices([...AGGREGATIONS]).default(DEFAULT_ENSEMBLE.aggregation));
+}
+
+/** The ensemble spec of --ensemble / --ensemble-aggregation (members checked against the proxy names). */
+export function ensembleSpec(o: { ensemble?: string; ensembleAggregation?: Aggregation }): EnsembleSpec {
+  const members = o.ensemble === undefined ? [...DEFAULT_ENSEMBLE.members] : proxies(o.ensemble).map(String);
+  if (members.includes('ensemble')) throw new UsageError('--ensemble: the ensemble cannot contain itself');
+  if (members.length < 2) throw new UsageError(`--ensemble needs at least two proxies, got "${o.ensemble}"`);
+  return { members, aggregation: o.ensembleAggregation ?? DEFAULT_ENSEMBLE.aggregation };
 }
 
 

@@ -1,5 +1,6 @@
 /** What score, hda, search and study share: images, gammas, progress, output helpers. */
 import { join } from 'node:path';
+import type { Aggregation } from '../proxies/ensemble.js';
 import cliProgress from 'cli-progress';
 import type { ImageBatch } from '../backends/types.js';
 import { type LoadProgress, loadImages } from '../data/index.js';
@@ -11,7 +12,7 @@ import type { Progress } from '../search/runner.js';
 import type { BuildOptions, Space } from '../spaces/types.js';
 import { type GammaChoice, type Gammas, givenGammas, resolveGammas as libResolveGammas } from '../study/gammas.js';
 import { type ImageSpec, imagesFor } from '../study/images.js';
-import type { CommonOpts } from './options.js';
+import { type CommonOpts, ensembleSpec } from './options.js';
 
 /** A byte progress bar for downloads and unpacking (on a terminal, not with --json). */
 export function downloadBar(o: CommonOpts): { onProgress: (p: LoadProgress) => void; stop: () => void } {
@@ -142,7 +143,7 @@ export function openSession(
   space: Space,
   build: BuildOptions,
   images: ImageBatch,
-  o: CommonOpts & { workers?: number; cache?: boolean },
+  o: CommonOpts & { workers?: number; cache?: boolean; ensemble?: string; ensembleAggregation?: Aggregation },
   list: ProxyName[],
   gammas: Gammas,
   onProgress: (p: Progress) => void,
@@ -161,6 +162,7 @@ export function openSession(
     workers: o.workers ?? space.defaultWorkers ?? defaultWorkerCount,
     cachePath: cachePath(o),
     onProgress,
+    ...(list.includes('ensemble') ? { ensemble: ensembleSpec(o) } : {}),
   });
 }
 

@@ -5,10 +5,12 @@
 import { countFlops, countParams } from '../ir/analysis.js';
 import type { Graph, TapMode } from '../ir/types.js';
 import { type Features, segmentsFor } from '../backends/types.js';
+import { SWAP_REG, ZEN_GAMMA, mecoRunner, swapRunner, zenRunner } from './modern.js';
 import { naswotScore } from './naswot.js';
+import type { ProxyRun } from './run.js';
 import { type ColumnBlock, rbflexScore } from './rbflex.js';
 
-export const PROXY_NAMES = ['rbflex', 'naswot', 'params', 'flops'] as const;
+export const PROXY_NAMES = ['rbflex', 'naswot', 'params', 'flops', 'meco', 'swap', 'swap-reg', 'zen', 'ensemble'] as const;
 export type ProxyName = (typeof PROXY_NAMES)[number];
 
 /** The fixed kernel widths of the reference scripts for NB201, NATS-SSS and TransNAS. */
@@ -33,6 +35,8 @@ export interface Proxy {
   taps: TapMode[];
   /** a string that changes whenever the proxy's result could (for the score cache) */
   key(s: ProxySettings): string;
+  /** runs its own pass with its authors' settings instead of reading the shared forward pass (meco, swap, zen) */
+  run?: ProxyRun;
   score(ctx: ProxyContext, s: ProxySettings): { value: number; note?: string };
 }
 
@@ -65,7 +69,31 @@ export const PROXIES: Record<ProxyName, (s: ProxySettings) => Proxy> = {
   }),
   params: () => ({ name: 'params', taps: [], key: () => 'params:v1', score: (ctx) => ({ value: countParams(ctx.graph) }) }),
   flops: () => ({ name: 'flops', taps: [], key: () => 'flops:v1:xautodl', score: (ctx) => ({ value: countFlops(ctx.graph) }) }),
+  meco: () => ownPass('meco', 'meco:v1:all-nodes:image0:per-image-bn', mecoRunner),
+  swap: () => ownPass('swap', 'swap:v1:relu:normal-init:batch-bn', swapRunner(false)),
+  'swap-reg': () => ownPass('swap-reg', `swap-reg:v1:relu:normal-init:batch-bn:mu=${SWAP_REG.mu}:sigma=${SWAP_REG.sigma}`, swapRunner(true)),
+  zen: () => ownPass('zen', `zen:v1:gaussian:normal-init:batch-bn:gamma=${ZEN_GAMMA}`, zenRunner),
+  ensemble: () => ({
+    name: 'ensemble',
+    taps: [],
+    key: () => 'ensemble',
+    score: () => {
+      throw new ProxyError('ensemble ranks a set of networks: score it through a session (score, search, study), not one network alone');
+    },
+  }),
 };
+
+function ownPass(name: ProxyName, key: string, run: ProxyRun): Proxy {
+  return {
+    name,
+    taps: [],
+    run,
+    key: () => key,
+    score: () => {
+      throw new ProxyError(`${name} runs its own pass; score it through scoreNetwork`);
+    },
+  };
+}
 
 export class ProxyError extends Error {
   override name = 'ProxyError';

@@ -41,7 +41,8 @@ export function proxyKeysOf(config: ScorerConfig, engine: Partial<Record<ProxyNa
   const out: Record<string, string> = {};
   for (const name of config.proxies) {
     const p = PROXIES[name](config.settings);
-    const base = p.taps.length > 0 ? `${p.key(config.settings)}:backend=${config.backend}:bn=per-image` : p.key(config.settings);
+    const base =
+      p.taps.length > 0 ? `${p.key(config.settings)}:backend=${config.backend}:bn=per-image` : p.run ? `${p.key(config.settings)}:backend=${config.backend}` : p.key(config.settings);
     out[name] = `${base}:engine=${engine[name] ?? 'none'}`;
   }
   return out;

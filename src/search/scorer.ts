@@ -7,7 +7,8 @@ import { ReferenceBackend } from '../backends/reference.js';
 import type { Backend, BackendName, ImageBatch } from '../backends/types.js';
 import { type Weights, initWeights } from '../ir/init.js';
 import type { Graph } from '../ir/types.js';
-import { PROXIES, type Proxy, type ProxyName, type ProxySettings } from '../proxies/index.js';
+import type { ProxyRun } from '../proxies/run.js';
+import { PROXIES, type Proxy, ProxyError, type ProxyName, type ProxySettings } from '../proxies/index.js';
 import { getSpace } from '../spaces/index.js';
 import type { BuildOptions, Space } from '../spaces/types.js';
 
@@ -54,17 +55,42 @@ export async function scoreNetwork(
   proxies: readonly Proxy[],
   settings: ProxySettings,
   backend: Backend,
+  /** the network's weight seed: proxies that draw their own initialisation (swap, zen) need it */
+  weightSeed?: string,
 ): Promise<Pick<ArchScore, 'scores' | 'notes'>> {
   const taps = [...new Set(proxies.flatMap((p) => p.taps))];
   const features = taps.length > 0 ? await backend.forward(graph, weights(), images, { taps, bn: 'per-image' }) : undefined;
   const scores: ArchScore['scores'] = {};
   const notes: ArchScore['notes'] = {};
   for (const p of proxies) {
-    const r = p.score(features ? { graph, features } : { graph }, settings);
+    const r = p.run ? await runOwnPass(p.name, p.run, graph, weights, images, backend, weightSeed) : p.score(features ? { graph, features } : { graph }, settings);
     scores[p.name] = r.value;
     if (r.note) notes[p.name] = r.note;
   }
   return Object.keys(notes).length ? { scores, notes } : { scores };
+}
+
+/**
+ * A proxy with its own pass: data proxies read the first `batch` images of the batch (fewer when the
+ * batch is smaller, with a note), data-free ones draw their inputs from the weight seed.
+ */
+async function runOwnPass(
+  name: string,
+  run: ProxyRun,
+  graph: Graph,
+  weights: () => Weights,
+  images: ImageBatch,
+  backend: Backend,
+  seed: string | undefined,
+): Promise<{ value: number; note?: string }> {
+  if (seed === undefined) throw new ProxyError(`${name} draws its own initialisation and needs the network's weight seed`);
+  const batch = run.input === 'data' ? Math.min(run.batch, images.n) : run.batch;
+  const r = await run.exec({ graph, weights, seed, images, backend, batch });
+  if (batch < run.batch) {
+    const note = `ran on ${batch} image${batch === 1 ? '' : 's'}; its authors use ${run.batch} (give --batch ${run.batch} or more)`;
+    return { value: r.value, note: r.note ? `${r.note}; ${note}` : note };
+  }
+  return r;
 }
 
 export class Scorer {
@@ -89,7 +115,7 @@ export class Scorer {
     const graph = this.space.build(canonical, this.config.build);
     const seed = weightSeed(this.config.seed, this.space.name, canonical);
     const weights = () => (this.space.initWeights ? this.space.initWeights(graph, seed, this.config.build) : initWeights(graph, seed));
-    const r = await scoreNetwork(graph, weights, this.images, proxies, this.config.settings, this.backend);
+    const r = await scoreNetwork(graph, weights, this.images, proxies, this.config.settings, this.backend, seed);
     return { arch: canonical, ...r, ms: performance.now() - t0, forward: proxies.some((p) => p.taps.length > 0) };
   }
 }

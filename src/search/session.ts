@@ -4,7 +4,9 @@
  */
 import type { BackendName, ImageBatch } from '../backends/types.js';
 import type { TapMode } from '../ir/types.js';
-import { type ProxyName, type ProxySettings, REFERENCE_GAMMAS } from '../proxies/index.js';
+import { DEFAULT_ENSEMBLE } from '../proxies/ensemble.js';
+import { PROXY_NAMES, ProxyError, type ProxyName, type ProxySettings, REFERENCE_GAMMAS } from '../proxies/index.js';
+import { type EnsembleSpec, applyEnsemble, expandEnsemble } from './ensemble-scores.js';
 import { getSpace } from '../spaces/index.js';
 import type { BuildOptions, Space } from '../spaces/types.js';
 import { ScoreCache } from './cache.js';
@@ -35,6 +37,8 @@ export interface SessionOptions {
   /** SQLite cache file; undefined = no cache */
   cachePath?: string;
   onProgress?: (p: Progress) => void;
+  /** members and aggregation of the `ensemble` proxy (default DEFAULT_ENSEMBLE) */
+  ensemble?: EnsembleSpec;
 }
 
 export class ScoringSession {
@@ -42,6 +46,9 @@ export class ScoringSession {
   readonly config: ScorerConfig;
   readonly settings: ProxySettings;
   readonly proxies: ProxyName[];
+  /** the proxies computed per network: `proxies` with `ensemble` replaced by its members */
+  readonly computed: ProxyName[];
+  readonly ensemble?: EnsembleSpec;
   private pool?: ScorePool;
   private cache?: ScoreCache;
   private keys?: Record<string, string>;
@@ -58,12 +65,20 @@ export class ScoringSession {
     this.space = getSpace(o.space);
     const build = o.build ?? {};
     this.proxies = o.proxies ?? ['rbflex'];
+    if (this.proxies.includes('ensemble')) {
+      this.ensemble = o.ensemble ?? { members: [...DEFAULT_ENSEMBLE.members], aggregation: DEFAULT_ENSEMBLE.aggregation };
+      for (const m of this.ensemble.members) {
+        if (!(PROXY_NAMES as readonly string[]).includes(m) || m === 'ensemble') throw new ProxyError(`ensemble member "${m}" is not a proxy; choose from ${PROXY_NAMES.filter((p) => p !== 'ensemble').join(', ')}`);
+      }
+    }
+    // the ensemble is not computed per network: its members are, and it is ranked over the set
+    this.computed = expandEnsemble(this.proxies, this.ensemble);
     this.settings = { gammaK: o.gammaK ?? REFERENCE_GAMMAS.gammaK, gammaQ: o.gammaQ ?? REFERENCE_GAMMAS.gammaQ, taps: o.taps ?? this.space.defaultTaps };
     this.workers = o.workers ?? defaultWorkers();
     this.config = {
       space: o.space,
       build,
-      proxies: this.proxies,
+      proxies: this.computed,
       settings: this.settings,
       backend: o.backend ?? 'onnx',
       seed: o.seed ?? '1',
@@ -96,7 +111,7 @@ export class ScoringSession {
     try {
       const out = await scoreAll(archs, {
         pool: this.pool,
-        proxies: this.proxies,
+        proxies: this.computed,
         proxyKeys,
         ...(this.cache ? { cache: this.cache } : {}),
         onProgress: (p) => {
@@ -107,6 +122,7 @@ export class ScoringSession {
           if (r.forward) this.forwardPasses++;
         },
       });
+      if (this.ensemble) applyEnsemble(out, this.ensemble);
       return out;
     } finally {
       this.scoringMs += performance.now() - t0;

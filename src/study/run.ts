@@ -4,6 +4,7 @@
  * The CLI's `study` command only parses options into this and prints the result.
  */
 import type { BackendName, ImageBatch } from '../backends/types.js';
+import type { EnsembleSpec } from '../search/ensemble-scores.js';
 import type { Benchmark } from '../benchmarks/types.js';
 import type { TapMode } from '../ir/types.js';
 import type { ProxyName } from '../proxies/index.js';
@@ -43,6 +44,8 @@ export interface StudyOptions {
   workers?: number;
   /** SQLite score cache (default: none) */
   cachePath?: string;
+  /** members and aggregation of the `ensemble` proxy */
+  ensemble?: EnsembleSpec;
   /** how a seed's scores are computed (default: a local ScoringSession); see `rbflex study --redis` */
   session?: (o: SessionOptions) => Pick<ScoringSession, 'score' | 'close' | 'scoringMs' | 'scored' | 'cached'>;
   onProgress?: (p: Progress & { seed: string; repeat: number }) => void;
@@ -137,6 +140,7 @@ export async function runStudy(o: StudyOptions): Promise<StudyResult> {
       ...(o.backend ? { backend: o.backend } : {}),
       ...(o.workers !== undefined ? { workers: o.workers } : {}),
       ...(o.cachePath ? { cachePath: o.cachePath } : {}),
+      ...(o.ensemble ? { ensemble: o.ensemble } : {}),
       ...(o.onProgress ? { onProgress: (p: Progress) => o.onProgress!({ ...p, seed, repeat: r }) } : {}),
     });
     try {

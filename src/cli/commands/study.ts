@@ -5,10 +5,12 @@ import { fmtCorr } from '../../search/report.js';
 import { type StudyResult, runStudy } from '../../study/run.js';
 import { studySummary, writeStudyOutputs } from '../../study/outputs.js';
 import { UsageError } from '../errors.js';
-import { type CommonOpts, addImageOptions, addScoringOptions, addSpaceOptions, buildOptions, int, proxies, resolveSpace } from '../options.js';
+import { type CommonOpts, addImageOptions, addScoringOptions, addSpaceOptions, buildOptions, ensembleSpec, int, proxies, resolveSpace } from '../options.js';
 import { type GammaOpts, cachePath, downloadBar, gammaChoice, imageSpec, progressBar } from '../prepare.js';
 import { type BenchOpts, addBenchmarkOptions, applyTask, openGroundTruth } from './search.js';
 interface StudyOpts extends CommonOpts, GammaOpts, BenchOpts {
+  ensemble?: string;
+  ensembleAggregation?: 'log-rank' | 'rank';
   samples: number;
   all?: boolean;
   proxy: string;
@@ -74,6 +76,7 @@ architectures' mean rank over the seeds.`,
           backend: o.backend,
           ...(o.workers !== undefined ? { workers: o.workers } : {}),
           ...(cachePath(o) ? { cachePath: cachePath(o)! } : {}),
+          ...(list.includes('ensemble') ? { ensemble: ensembleSpec(o) } : {}),
           onProgress: (p) => {
             if (p.seed !== barSeed) {
               download.stop();
