@@ -55,8 +55,14 @@ const truth = new Map<string, number>();
 }
 
 const gammas = new Map<string, { gammaK: number; gammaQ: number }>();
+if (process.argv.includes('--gammas')) {
+  // reuse HDA gammas of an earlier run: {"reference:3": {"gammaK": .., "gammaQ": ..}, ...}
+  const { readFileSync } = await import('node:fs');
+  for (const [k, v] of Object.entries(JSON.parse(readFileSync(arg('gammas'), 'utf8')) as Record<string, { gammaK: number; gammaQ: number }>)) gammas.set(k, v);
+}
 for (const taps of TAPS) {
   for (const n of NS) {
+    if (gammas.has(`${taps}:${n}`)) continue;
     const r = await detectGammas({
       space: space.name,
       build,
@@ -94,13 +100,18 @@ for (const arch of archs) {
       }
     }
   }
-  if (++k % 10 === 0) process.stderr.write(`${k}/${archs.length}\n`);
+  if (++k % 10 === 0) {
+    process.stderr.write(`${k}/${archs.length}\n`);
+    report(k);
+  }
 }
+report(k);
+function report(done: number): void {
 const rows = [...scores.entries()].map(([key, v]) => {
   const [taps, n, gm] = key.split('|');
   return { taps, n: Number(n), gammas: gm, kendall: kendallTauB(v, acc), spearman: spearman(v, acc), nonFinite: v.filter((x) => !Number.isFinite(x)).length };
 });
-console.log(`${archs.length} ${space.name} archs (seeded sample ${seed}), ${dataset}`);
+console.log(`${done} of ${archs.length} ${space.name} archs (seeded sample ${seed}), ${dataset}`);
 console.log('| taps | gammas | ' + NS.map((n) => `N=${n}`).join(' | ') + ' |');
 console.log('|---|---|' + NS.map(() => '---|').join(''));
 for (const taps of TAPS) {
@@ -113,3 +124,4 @@ for (const taps of TAPS) {
   }
 }
 writeFileSync(arg('out'), JSON.stringify({ archs: archs.length, gammas: Object.fromEntries(gammas), rows }, null, 2));
+}
