@@ -11,6 +11,7 @@ import { type ProxyName, parseProxyList } from '../proxies/index.js';
 import { getSpace, spaceNames } from '../spaces/index.js';
 import type { BuildOptions, Space } from '../spaces/types.js';
 import { TEXT_FORMATS, type TextFormat } from '../text/wordpiece.js';
+import { openSafetensors } from '../util/safetensors.js';
 import { UsageError } from './errors.js';
 
 export function int(name: string, min: number, max = Number.MAX_SAFE_INTEGER) {
@@ -110,6 +111,7 @@ export function buildOptions(space: Space, o: { dataset?: string; resolution?: n
   if (o.bertWeights !== undefined) {
     if (space.name !== 'nafbee-bert') throw new UsageError(`--bert-weights applies to nafbee-bert, not ${space.name}`);
     b.bertWeights = resolve(o.bertWeights);
+    openSafetensors(b.bertWeights); // a bad file is refused here, before any work
   }
   return b;
 }
