@@ -22,6 +22,7 @@ import { GraphBuilder } from '../ir/builder.js';
 import { type Weights, initWeights } from '../ir/init.js';
 import { ACTIVATIONS, type Graph } from '../ir/types.js';
 import { PROXIES, PROXY_NAMES, type ProxyName, type ProxySettings, REFERENCE_GAMMAS } from '../proxies/index.js';
+import { buildBert } from '../spaces/bert.js';
 import { Rng } from '../util/rng.js';
 import { scoreNetwork } from './scorer.js';
 
@@ -109,6 +110,12 @@ export async function coreFingerprint(parts: EngineParts = defaultParts()): Prom
     h.bytes(exportOnnx(g, w, { taps: ['reference', 'activations'], bn }).bytes);
   }
   h.bytes(exportOnnx(g, w, { taps: ['reference'], bn: 'inference', logits: true }).bytes);
+  // the transformer ops (src/ir/transformer.ts) on a tiny BERT: two token rows, one padded position
+  const tg = buildBert('canary-bert', 'gelu', { layers: 1, hidden: 8, heads: 2, intermediate: 8, vocab: 16, positions: 8, typeVocab: 2, eps: 1e-12, seqLen: 4, classes: 2 });
+  const tw = parts.init(tg, 'rbflex-canary/bert');
+  const tokens: ImageBatch = { n: 2, c: 3, h: 1, w: 4, data: Float32Array.from([2, 5, 9, 0, 0, 1, 1, 0, 1, 1, 1, 0, 2, 7, 3, 15, 0, 0, 0, 1, 1, 1, 1, 1]), id: 'canary-bert' };
+  hashFeatures(h, await parts.backend.forward(tg, tw, tokens, { taps: ['activations'], bn: 'per-image' }));
+  h.bytes(exportOnnx(tg, tw, { taps: ['activations'], bn: 'per-image' }).bytes);
   return h.text(`onnxruntime ${parts.ortVersion}`).hex();
 }
 

@@ -74,7 +74,7 @@ export class ScoringSession {
     // the ensemble is not computed per network: its members are, and it is ranked over the set
     this.computed = expandEnsemble(this.proxies, this.ensemble);
     this.settings = { gammaK: o.gammaK ?? REFERENCE_GAMMAS.gammaK, gammaQ: o.gammaQ ?? REFERENCE_GAMMAS.gammaQ, taps: o.taps ?? this.space.defaultTaps };
-    this.workers = o.workers ?? defaultWorkers();
+    this.workers = o.workers ?? this.space.defaultWorkers ?? defaultWorkers();
     this.config = {
       space: o.space,
       build,
