@@ -5,6 +5,8 @@
  * | path                                            | reader                         | space            |
  * |-------------------------------------------------|--------------------------------|------------------|
  * | `*.csv` (NB201 compact CSVs)                    | Nb201CsvBenchmark              | nb201            |
+ * | `*.csv` with a `genotype` column                | DartsCsvBenchmark              | darts            |
+ * | `*.csv` with `arch`, `params-*`, `*-test`       | SssCsvBenchmark                | sss              |
  * | directory with `meta.pickle.pbz2`               | NatsBenchmark (lazy per arch)  | nb201 or sss     |
  * | `micro_<task>.json` / `macro_<task>.json` / dir | TransnasBenchmark              | transnas-micro/macro |
  * | `NAFBee_<net>.json` / dir                       | NafbeeBenchmark                | nafbee           |
@@ -14,7 +16,7 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import { basename, extname } from 'node:path';
-import { DataError, fsProblem } from '../util/errors.js';
+import { DataError, fsProblem, readText } from '../util/errors.js';
 import {
   looksLikeNafbee,
   looksLikeNds,
@@ -27,13 +29,18 @@ import {
   parseJson,
 } from './json-benchmarks.js';
 import { isNatsDir, NatsBenchmark, type NatsFs, type NatsOptions } from './nats.js';
+import { splitCsvLine } from './csv.js';
+import { DartsCsvBenchmark, looksLikeDartsCsv } from './darts-csv.js';
 import { Nb201CsvBenchmark } from './nb201-csv.js';
+import { SssCsvBenchmark, looksLikeSssCsv } from './sss-csv.js';
 import type { Benchmark } from './types.js';
 
 export { DataError } from '../util/errors.js';
 export type { Benchmark } from './types.js';
 export { canonicalDataset } from './types.js';
 export { Nb201CsvBenchmark, NB201_SIZE } from './nb201-csv.js';
+export { DartsCsvBenchmark } from './darts-csv.js';
+export { SssCsvBenchmark, SSS_SIZE } from './sss-csv.js';
 export { NatsBenchmark, type NatsFs, type NatsOptions, type NatsQuery } from './nats.js';
 export { NafbeeBenchmark, NdsBenchmark, TransnasBenchmark, TRANSNAS_TASK_METRIC } from './json-benchmarks.js';
 
@@ -70,7 +77,14 @@ export function openBenchmark(path: string, opts: OpenBenchmarkOptions = {}): Be
   }
   const ext = extname(path).toLowerCase();
   const name = basename(path);
-  if (ext === '.csv') return new Nb201CsvBenchmark(path);
+  if (ext === '.csv') {
+    // the header decides: DARTS genotypes, NATS-Bench SSS, or NAS-Bench-201
+    const text = readText(path);
+    const header = splitCsvLine(text.slice(0, Math.max(0, text.indexOf('\n')) || text.length).replace(/\r$/, ''));
+    if (looksLikeDartsCsv(header)) return new DartsCsvBenchmark(path, text);
+    if (looksLikeSssCsv(header)) return new SssCsvBenchmark(path, text);
+    return new Nb201CsvBenchmark(path, text);
+  }
   if (ext === '.json') {
     const data = parseJson(path);
     if (looksLikeTransnas(data)) return openTransnasFile(path, data);

@@ -41,6 +41,8 @@ export interface CommonOpts {
   backend: BackendName;
   taps?: TapMode;
   resolution?: number;
+  initChannels?: number;
+  layers?: number;
   augment?: boolean;
   json?: boolean;
   debug?: boolean;
@@ -56,7 +58,9 @@ export function addSpaceOptions(c: Command): Command {
     .addOption(new Option('--space <name>', `design space: ${spaceNames().join(', ')}`).default('nb201'))
     .option('--dataset <name>', 'dataset: sets the classifier width, input size and image normalisation (default: the space\'s first)')
     .option('--resolution <px>', 'input resolution, for spaces that allow it (TransNAS)', int('--resolution', 8, 4096))
-    .option('--bert-weights <file>', 'nafbee-bert: safetensors with pretrained embeddings, LayerNorms and Linear biases (e.g. an SST-2 checkpoint); default: BERT\'s own init');
+    .option('--bert-weights <file>', 'nafbee-bert: safetensors with pretrained embeddings, LayerNorms and Linear biases (e.g. an SST-2 checkpoint); default: BERT\'s own init')
+    .option('--init-channels <C>', 'darts: initial channels of NetworkCIFAR (default 16; DARTS evaluates at 36)', int('--init-channels', 2, 1024))
+    .option('--layers <L>', 'darts: number of cells (default 8; DARTS evaluates at 20)', int('--layers', 1, 100));
 }
 
 export function addImageOptions(c: Command): Command {
@@ -100,7 +104,7 @@ export function resolveSpace(name: string): Space {
   return getSpace(name);
 }
 
-export function buildOptions(space: Space, o: { dataset?: string; resolution?: number; bertWeights?: string }): BuildOptions {
+export function buildOptions(space: Space, o: { dataset?: string; resolution?: number; bertWeights?: string; initChannels?: number; layers?: number }): BuildOptions {
   const dataset = o.dataset ?? space.datasets[0];
   if (dataset !== undefined && !space.datasets.includes(dataset)) {
     throw new UsageError(`--dataset ${dataset} is not a dataset of ${space.name}; choose one of ${space.datasets.join(', ')}`);
@@ -112,6 +116,14 @@ export function buildOptions(space: Space, o: { dataset?: string; resolution?: n
     if (space.name !== 'nafbee-bert') throw new UsageError(`--bert-weights applies to nafbee-bert, not ${space.name}`);
     b.bertWeights = resolve(o.bertWeights);
     openSafetensors(b.bertWeights); // a bad file is refused here, before any work
+  }
+  if (o.initChannels !== undefined || o.layers !== undefined) {
+    if (space.name !== 'darts') throw new UsageError(`--init-channels and --layers apply to --space darts, not ${space.name}`);
+    if (o.initChannels !== undefined) {
+      if (o.initChannels % 2 !== 0) throw new UsageError(`--init-channels must be even (FactorizedReduce halves it), got ${o.initChannels}`);
+      b.initChannels = o.initChannels;
+    }
+    if (o.layers !== undefined) b.layers = o.layers;
   }
   return b;
 }

@@ -25,6 +25,10 @@ export interface BuildOptions {
   bert?: Partial<BertConfig>;
   /** nafbee-bert only: safetensors file with pretrained embeddings, LayerNorms and Linear biases */
   bertWeights?: string;
+  /** DARTS-family cell networks: initial channels C (default 16 for scoring) */
+  initChannels?: number;
+  /** DARTS-family cell networks: number of cells L (default 8 for scoring) */
+  layers?: number;
 }
 
 /** Where a space with its own input (text) gets it: see Space.loadInputs. */
@@ -69,16 +73,26 @@ export interface Space {
   initWeights?(g: Graph, seed: string, opts?: BuildOptions): Weights;
   /** a space whose input is not images (text) loads it here instead of from an image source */
   loadInputs?(o: InputOptions, opts?: BuildOptions): Promise<ImageBatch>;
+  /**
+   * A neighbour of `arch` for evolutionary search: one op, one input edge or one width changed
+   * (never `arch` itself), drawn from `rng`.
+   */
+  mutate?(arch: string, rng: Rng): string;
+  /** spaces too large to number exactly draw their own samples (k distinct ids) */
+  sample?(rng: Rng, k: number): string[];
 }
 
 /** Anything with numbered architectures: a space, or a list wrapped as one. */
 export interface ArchSource {
   readonly size: number;
   archAt(i: number): string;
+  /** spaces too large to number exactly draw their own samples (k distinct ids) */
+  sample?(rng: Rng, k: number): string[];
 }
 
 /** min(k, size) distinct architectures, uniformly without replacement, from a seeded stream. */
 export function sampleArchs(source: ArchSource, rng: Rng, k: number): string[] {
+  if (source.sample) return source.sample(rng, k);
   return rng.sample(source.size, Math.min(k, source.size)).map((i) => source.archAt(i));
 }
 
