@@ -4,6 +4,8 @@
  * each conv is Conv3x3 pad 1 with bias (PyTorch default) -> BN -> activation; M = MaxPool2d(2,2);
  * a no-op AvgPool2d(1,1); flatten 512; Linear(512, 10). Arch ids are the PyTorch class names.
  */
+import type { Rng } from '../util/rng.js';
+import { mutateOne } from './mutate.js';
 import { GraphBuilder } from '../ir/builder.js';
 import type { ActivationKind, Graph } from '../ir/types.js';
 import { type BuildOptions, type Space, SpaceError } from './types.js';
@@ -50,6 +52,9 @@ export const nafbeeVgg19: Space = {
   indexOf(arch: string): number {
     const name = lookup(arch)[0];
     return NAFBEE_ACTIVATIONS.findIndex((a) => a[0] === name);
+  },
+  mutate(arch: string, rng: Rng): string {
+    return mutateOne([lookup(arch)[0]], NAFBEE_ACTIVATIONS.map((a) => a[0]), rng)[0]!;
   },
   build(arch: string, opts: BuildOptions = {}): Graph {
     const [name, fn] = lookup(arch);

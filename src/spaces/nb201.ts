@@ -8,6 +8,8 @@
  */
 import { GraphBuilder } from '../ir/builder.js';
 import type { Graph } from '../ir/types.js';
+import type { Rng } from '../util/rng.js';
+import { mutateOne } from './mutate.js';
 import { type BuildOptions, type Space, SpaceError } from './types.js';
 import { type Genotype, NB201_OPS, type Nb201Op, tinyNetwork } from './xautodl.js';
 
@@ -106,6 +108,9 @@ export const nb201: Space = {
   },
   indexOf(arch: string): number {
     return parseNb201(arch).reduce((acc, op) => acc * 5 + NB201_OPS.indexOf(op), 0);
+  },
+  mutate(arch: string, rng: Rng): string {
+    return formatNb201(mutateOne(parseNb201(arch), NB201_OPS, rng));
   },
   build(arch: string, opts: BuildOptions = {}): Graph {
     const ops = parseNb201(arch);

@@ -9,6 +9,8 @@
 import { GraphBuilder } from '../ir/builder.js';
 import type { Graph } from '../ir/types.js';
 import { NB201_DATASETS, datasetSpec, genotypeOf, parseNb201 } from './nb201.js';
+import type { Rng } from '../util/rng.js';
+import { mutateOne } from './mutate.js';
 import { type BuildOptions, type Space, SpaceError } from './types.js';
 import { tinyNetwork } from './xautodl.js';
 
@@ -52,6 +54,9 @@ export const sss: Space = {
   },
   indexOf(arch: string): number {
     return parseSss(arch).reduce((acc, c) => acc * 8 + (c / 8 - 1), 0);
+  },
+  mutate(arch: string, rng: Rng): string {
+    return mutateOne(parseSss(arch), SSS_CHANNELS, rng).join(':');
   },
   build(arch: string, opts: BuildOptions = {}): Graph {
     const channels = parseSss(arch);

@@ -15,6 +15,8 @@
  * The head is the same for all seven tasks (all reference configs use HeadEmptyMid [32, 32, 32]),
  * so `dataset` (the task) is validated but does not change the network.
  */
+import type { Rng } from '../util/rng.js';
+import { mutateOne, mutateValid } from './mutate.js';
 import { GraphBuilder } from '../ir/builder.js';
 import type { Graph } from '../ir/types.js';
 import { type MicroOp, type TransNasNet, stagePlan, transNasNetwork } from './transnas-net.js';
@@ -198,6 +200,9 @@ export const transnasMicro: Space = {
   indexOf(arch: string): number {
     return parseMicro(arch).reduce<number>((acc, op) => acc * 4 + op, 0);
   },
+  mutate(arch: string, rng: Rng): string {
+    return formatMicro(mutateOne(parseMicro(arch), [0, 1, 2, 3] as MicroOp[], rng));
+  },
   build(arch: string, opts: BuildOptions = {}): Graph {
     const ops = parseMicro(arch);
     const resolution = checkOptions('transnas-micro', opts);
@@ -230,6 +235,11 @@ export const transnasMacro: Space = {
     const skeleton = parseMacro(arch);
     macroSkeletons();
     return macroIndex!.get(skeleton)!;
+  },
+  mutate(arch: string, rng: Rng): string {
+    macroSkeletons();
+    const digits = mutateValid(parseMacro(arch).split(''), ['1', '2', '3', '4'], rng, (d) => macroIndex!.has(d.join('')));
+    return `${TRANSNAS_BASE}-${digits.join('')}-basic`;
   },
   build(arch: string, opts: BuildOptions = {}): Graph {
     const id = `${TRANSNAS_BASE}-${parseMacro(arch)}-basic`;

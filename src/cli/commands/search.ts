@@ -1,8 +1,9 @@
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import type { Benchmark } from '../../benchmarks/types.js';
 import { openBenchmark } from '../../benchmarks/index.js';
 import type { ProxyName } from '../../proxies/index.js';
-import { runSearch } from '../../search/protocol.js';
+import { EVOLUTION_DEFAULTS } from '../../search/evolution.js';
+import { STRATEGIES, STRATEGY_NAMES, type StrategyName } from '../../search/strategy.js';
 import { published } from '../../search/published.js';
 import { fmtNum, jsonSafe } from '../../search/report.js';
 import { UsageError } from '../errors.js';
@@ -23,6 +24,9 @@ interface SearchOpts extends CommonOpts, GammaOpts, BenchOpts {
   proxy: string;
   workers?: number;
   cache?: boolean;
+  strategy: StrategyName;
+  population?: number;
+  tournament?: number;
 }
 
 export function addBenchmarkOptions(c: Command): Command {
@@ -63,7 +67,10 @@ export function registerSearch(program: Command): void {
   addImageOptions(c);
   addBenchmarkOptions(c);
   addScoringOptions(c)
-    .option('--samples <s>', 'networks sampled per trial (S)', int('--samples', 1, 10_000_000), 1000)
+    .option('--samples <s>', 'networks scored per trial (S): sampled (random) or the evolution budget', int('--samples', 1, 10_000_000), 1000)
+    .addOption(new Option('--strategy <name>', 'random: the paper protocol (sample S, pick the best); evolution: regularised evolution with the proxy as fitness').choices([...STRATEGY_NAMES]).default('random'))
+    .option('--population <p>', `evolution: population size (default ${EVOLUTION_DEFAULTS.population})`, int('--population', 2, 100000))
+    .option('--tournament <k>', `evolution: tournament size (default ${EVOLUTION_DEFAULTS.tournament})`, int('--tournament', 1, 100000))
     .option('--trials <t>', 'independent trials (T)', int('--trials', 1, 10000), 10)
     .option('--proxy <list>', 'proxies, each searched separately on the same samples: rbflex, naswot, params, flops', 'rbflex')
     .option('--workers <n>', 'worker threads (default: 1 per core)', int('--workers', 0, 256))
@@ -73,7 +80,11 @@ export function registerSearch(program: Command): void {
       'after',
       `
 Each trial draws its own S architectures uniformly without replacement (seeded), scores them on one fixed
-image batch, and picks the highest score. With --benchmark the picks' ground-truth accuracies are reported
+image batch, and picks the highest score. With --strategy evolution each trial instead runs regularised
+evolution (Real et al. 2019): a random population of P, tournaments of k, the fittest member mutated (one
+op, one input edge or one width), the oldest member retired, until S distinct networks are scored; each
+proxy is its own fitness and the pick is the fittest network scored. Evolution needs a space with a
+mutation (nb201, sss, darts, transnas-micro/macro, nafbee-vgg19). With --benchmark the picks' ground-truth accuracies are reported
 as mean +- std over trials (population std, as the reference). Search time counts scoring only, not
 benchmark look-ups. Scores are cached (SQLite) so an interrupted search resumes where it stopped.
 Without --data the images are seeded synthetic Gaussian images (the built-in default).`,
@@ -89,16 +100,26 @@ Without --data the images are seeded synthetic Gaussian images (the built-in def
       };
       const images = await prepareImages(space, build, o);
       const gammas = await gammasFor(list, space, build, images, o, log);
+      if ((o.population !== undefined || o.tournament !== undefined) && o.strategy !== 'evolution') {
+        throw new UsageError('--population and --tournament apply to --strategy evolution');
+      }
+      if (o.strategy === 'evolution' && !space.mutate) throw new UsageError(`--strategy evolution: space ${space.name} has no mutation`);
+      const population = o.population ?? EVOLUTION_DEFAULTS.population;
+      const tournament = o.tournament ?? EVOLUTION_DEFAULTS.tournament;
+      if (tournament > population) throw new UsageError(`--tournament ${tournament} is larger than the population (${population})`);
       const bar = progressBar('searching', !o.json);
-      const session = openSession(space, build, images, o, list, gammas, bar.onProgress);
+      // evolution scores a network at a time from many runs at once: it reports progress itself
+      const evolve = o.strategy === 'evolution';
+      const session = openSession(space, build, images, o, list, gammas, evolve ? () => {} : bar.onProgress);
       const dataset = build.dataset;
       const accuracy = bench ? (a: string) => bench.accuracy(a, dataset, o.metric) : undefined;
       try {
         // a benchmark that covers only part of the space: sample from the architectures it has
         const pool = bench && bench.size < space.size ? bench.archs().map((a) => space.parse(a)) : undefined;
         if (pool) log(`the benchmark holds ${pool.length} of the space's ${space.size} architectures: sampling from those`);
-        const res = await runSearch({
+        const res = await STRATEGIES[o.strategy].run({
           space,
+          ...(evolve ? { evolution: { population, tournament }, onProgress: (done: number, total: number) => bar.onProgress({ done, total, cached: 0 }) } : {}),
           seed: o.seed,
           samples: o.samples,
           trials: o.trials,
@@ -116,6 +137,8 @@ Without --data the images are seeded synthetic Gaussian images (the built-in def
               jsonSafe({
                 space: space.name,
                 dataset,
+                strategy: o.strategy,
+                ...(evolve ? { population, tournament } : {}),
                 images: describeImages(o, images),
                 gammas,
                 benchmark: bench?.source,
@@ -132,7 +155,7 @@ Without --data the images are seeded synthetic Gaussian images (the built-in def
         if (list.includes('rbflex')) log(`gamma_k ${gammas.gammaK}, gamma_q ${gammas.gammaQ} (${gammas.source}), taps ${session.settings.taps}`);
         const out = (s: string) => process.stdout.write(`${s}\n`);
         for (const p of list) {
-          out(`\n${p}: ${res.trials} trials x ${res.samples} samples`);
+          out(`\n${p}: ${res.trials} trials x ${res.samples} ${evolve ? `networks scored by evolution (population ${population}, tournament ${tournament})` : 'samples'}`);
           for (const t of res.picks[p]!) {
             out(`  trial ${String(t.trial + 1).padStart(2)}  score ${fmtNum(t.score, 10).padStart(16)}  ${t.accuracy === undefined ? '' : `acc ${t.accuracy.toFixed(2)}  `}${t.arch}`);
           }
@@ -146,7 +169,7 @@ Without --data the images are seeded synthetic Gaussian images (the built-in def
           if (parts.length) out(`\npublished (${dataset}): ${parts.join(', ')}`);
         }
         out(
-          `\nsearch time ${(res.searchMs / 1000).toFixed(1)} s for ${res.uniqueArchs} distinct networks (${session.scored} scored, ${session.cached} from the cache; ${(res.searchMs / 1000 / res.trials).toFixed(1)} s per trial; scoring only, benchmark look-ups excluded)`,
+          `\nsearch time ${(res.searchMs / 1000).toFixed(1)} s for ${res.uniqueArchs} distinct networks (${session.scored} scored, ${session.cached} from the cache; ${(res.searchMs / 1000 / res.trials).toFixed(1)} s per trial; ${evolve ? 'wall time of all runs' : 'scoring only, benchmark look-ups excluded'})`,
         );
       } finally {
         bar.stop();
