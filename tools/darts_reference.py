@@ -6,7 +6,7 @@ operations.py) and pycls (nas.py, anynet.py); it shares no code with rbflex.
 
 Run with Debian's torch:  /usr/bin/python3 tools/darts_reference.py
 Writes test/fixtures/darts/expected.json (parameter counts and conv/linear multiply-adds) and the
-small NDS fixtures test/fixtures/nds/{DARTS,DARTS_in,ResNeXt-A,ResNet_in}-tiny.json (records in the
+small NDS fixtures test/fixtures/nds/built/{DARTS,Amoeba_in,ResNeXt-A,ResNet_in}.json (records in the
 NDS format, whose "params"/"flops" fields are what this script computes: pycls counts).
 """
 import csv
@@ -287,13 +287,13 @@ def nds_fixtures():
         net = cell_net_json(PUBLISHED[name], w, d)
         p, f = count(CellNet(parse_genotype(PUBLISHED[name]), w, d, 10), 32)
         recs.append(nds_record(job, net, p, f, 10.0 + job))
-    files['DARTS-tiny.json'] = recs
+    files['DARTS.json'] = recs
     recs = []
     for job, (name, w, d) in enumerate((('AmoebaNet', 16, 6), ('PNASNet', 12, 4))):
         net = cell_net_json(PUBLISHED[name], w, d)
         p, f = count(CellNet(parse_genotype(PUBLISHED[name]), w, d, 1000, imagenet=True), 224)
         recs.append(nds_record(job, net, p, f, 30.0 + job))
-    files['Amoeba_in-tiny.json'] = recs
+    files['Amoeba_in.json'] = recs
     anynets = [
         {'block_type': 'res_bottleneck_block', 'ds': [1, 2, 1], 'ws': [32, 64, 128], 'ss': [1, 2, 2], 'bot_muls': [0.5, 0.25, 0.5],
          'num_gs': [2, 4, 8], 'stem_type': 'res_stem_cifar', 'stem_w': 16, 'nc': 10},
@@ -304,16 +304,18 @@ def nds_fixtures():
     for job, net in enumerate(anynets):
         p, f = count(AnyNet(net), 32)
         recs.append(nds_record(job, net, p, f, 8.0 + job))
-    files['ResNeXt-A-tiny.json'] = {'top': recs[:1], 'mid': recs[1:]}
+    files['ResNeXt-A.json'] = {'top': recs[:1], 'mid': recs[1:]}
     resnets = [
         {'block_type': 'res_basic_block', 'ds': [1, 1, 2, 1], 'ws': [16, 32, 48, 64], 'ss': [1, 2, 2, 2], 'bot_muls': [1.0] * 4,
+         'num_gs': [1] * 4, 'stem_type': 'res_stem_in', 'stem_w': 16, 'nc': 1000},
+        {'block_type': 'res_basic_block', 'ds': [2, 1, 1, 1], 'ws': [16, 24, 48, 96], 'ss': [1, 2, 2, 2], 'bot_muls': [1.0] * 4,
          'num_gs': [1] * 4, 'stem_type': 'res_stem_in', 'stem_w': 16, 'nc': 1000},
     ]
     recs = []
     for job, net in enumerate(resnets):
         p, f = count(AnyNet(net), 224)
         recs.append(nds_record(job, net, p, f, 40.0 + job))
-    files['ResNet_in-tiny.json'] = recs
+    files['ResNet_in.json'] = recs
     return files
 
 
@@ -323,8 +325,9 @@ def main():
     os.makedirs(os.path.join(ROOT, 'test', 'fixtures', 'darts'), exist_ok=True)
     with open(os.path.join(ROOT, 'test', 'fixtures', 'darts', 'expected.json'), 'w') as fh:
         json.dump({'generator': 'tools/darts_reference.py', 'torch': torch.__version__, 'cases': cases}, fh, indent=1)
+    os.makedirs(os.path.join(ROOT, 'test', 'fixtures', 'nds', 'built'), exist_ok=True)
     for name, data in nds_fixtures().items():
-        with open(os.path.join(ROOT, 'test', 'fixtures', 'nds', name), 'w') as fh:
+        with open(os.path.join(ROOT, 'test', 'fixtures', 'nds', 'built', name), 'w') as fh:
             json.dump(data, fh, indent=1)
     for c in cases:
         print(f"{c['name']:>12} C={c['C']:<3} L={c['layers']:<3} params {c['params']:>9}  macs {c['flops']}")

@@ -10,13 +10,18 @@
  *   arch ids are the activation names; VGG19 is dataset cifar10, BERT dataset sst2.
  * - NDS (`DARTS.json`, `ResNet.json`, ... from the "On Network Design Spaces" release): a list of
  *   records, or {'top': [...], 'mid': [...]} (read as top + mid, like pycls users do); arch ids are
- *   the record positions "0", "1", ...; metric test = 100 - min_test_top1, final =
+ *   the nds space's self-describing network ids (src/spaces/nds.ts; record positions "0", "1", ...
+ *   are accepted by accuracy() and config() too); metric test = 100 - min_test_top1, final =
  *   100 - test_ep_top1[-1].
  */
 import { readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { DataError, fsProblem, readText } from '../util/errors.js';
+import { formatNdsId, ndsNetOfRecord } from '../spaces/nds.js';
 import { type Benchmark, IndexedArchs, pickDatasetMetric } from './types.js';
+
+/** most records an NDS file may hold (the largest NDS files have ~5,000 to ~25,000) */
+export const MAX_NDS_RECORDS = 1_000_000;
 
 export function parseJson(path: string, text?: string): unknown {
   const t = text ?? readText(path);
@@ -213,7 +218,7 @@ export function looksLikeNds(data: unknown): boolean {
   return Array.isArray(list) && list.length > 0 && !!list[0] && typeof list[0] === 'object' && 'net' in list[0];
 }
 
-export class NdsBenchmark implements Benchmark {
+export class NdsBenchmark extends IndexedArchs implements Benchmark {
   readonly space = 'nds';
   readonly format = 'NDS json';
   readonly source: string;
@@ -224,12 +229,16 @@ export class NdsBenchmark implements Benchmark {
   private readonly nets: unknown[];
   private readonly test: Float64Array;
   private readonly final: Float64Array;
+  private readonly params: Float64Array;
+  private readonly flops: Float64Array;
 
   constructor(path: string, data?: unknown) {
+    super();
     const file = basename(path);
     this.source = path;
     this.name = file.replace(/\.json$/i, '');
-    this.datasets = [/_in$/i.test(this.name) ? 'imagenet' : 'cifar10'];
+    const imagenet = /_in($|[-_.])/i.test(this.name);
+    this.datasets = [imagenet ? 'imagenet' : 'cifar10'];
     const json = data ?? parseJson(path);
     let list: unknown;
     if (Array.isArray(json)) list = json;
@@ -240,9 +249,13 @@ export class NdsBenchmark implements Benchmark {
     } else throw new DataError(file, 'wrong format: expected a list of NDS records or {"top": [...], "mid": [...]}');
     const recs = list as unknown[];
     if (recs.length === 0) throw new DataError(file, 'wrong format: no records');
+    if (recs.length > MAX_NDS_RECORDS) throw new DataError(file, `${recs.length} records, over the limit of ${MAX_NDS_RECORDS}`);
     this.nets = new Array(recs.length);
     this.test = new Float64Array(recs.length);
     this.final = new Float64Array(recs.length);
+    this.params = new Float64Array(recs.length).fill(NaN);
+    this.flops = new Float64Array(recs.length).fill(NaN);
+    const repeats = new Map<string, number>();
     recs.forEach((rec, i) => {
       const r = rec as Record<string, unknown> | null;
       if (!r || typeof r !== 'object' || !r.net || typeof r.net !== 'object') throw new DataError(file, `record ${i}: no "net" config`);
@@ -250,26 +263,38 @@ export class NdsBenchmark implements Benchmark {
       if (typeof top1 !== 'number' || !Number.isFinite(top1) || top1 < 0 || top1 > 100) {
         throw new DataError(file, `record ${i}: min_test_top1 is ${JSON.stringify(top1)}, expected an error rate in 0..100`);
       }
+      let id: string;
+      try {
+        id = formatNdsId(ndsNetOfRecord(r.net, imagenet));
+      } catch (e) {
+        throw new DataError(file, `record ${i}: ${(e as Error).message}`);
+      }
+      // the same network more than once (e.g. the lr-wd spaces): the k-th repeat is id#k
+      const k = repeats.get(id) ?? 0;
+      repeats.set(id, k + 1);
+      this.addArch(k === 0 ? id : `${id}#${k}`);
       const ep = r.test_ep_top1;
       const last = Array.isArray(ep) && ep.length ? ep[ep.length - 1] : undefined;
       this.nets[i] = r.net;
       this.test[i] = 100 - top1;
       this.final[i] = typeof last === 'number' && Number.isFinite(last) ? 100 - last : NaN;
+      if (typeof r.params === 'number' && Number.isFinite(r.params)) this.params[i] = r.params;
+      if (typeof r.flops === 'number' && Number.isFinite(r.flops)) this.flops[i] = r.flops;
     });
   }
-  get size(): number {
-    return this.nets.length;
-  }
-  archs(): string[] {
-    return this.nets.map((_, i) => String(i));
-  }
-  has(arch: string): boolean {
-    return this.idx(arch) !== undefined;
-  }
-  /** the record's "net" config (genotype / AnyNet parameters) */
+  /** the record's "net" config (genotype / AnyNet parameters), by id or by record position "0", "1", ... */
   config(arch: string): unknown {
     const i = this.idx(arch);
     return i === undefined ? undefined : this.nets[i];
+  }
+  /** the parameter count and FLOPs the record carries (undefined where it has none) */
+  recorded(arch: string): { params?: number; flops?: number } | undefined {
+    const i = this.idx(arch);
+    if (i === undefined) return undefined;
+    const out: { params?: number; flops?: number } = {};
+    if (!Number.isNaN(this.params[i]!)) out.params = this.params[i]!;
+    if (!Number.isNaN(this.flops[i]!)) out.flops = this.flops[i]!;
+    return out;
   }
   accuracy(arch: string, dataset?: string, metric?: string): number | undefined {
     const r = pickDatasetMetric(this, dataset, metric, (d) => d.toLowerCase());
@@ -279,8 +304,10 @@ export class NdsBenchmark implements Benchmark {
     return Number.isNaN(v) ? undefined : v;
   }
   private idx(arch: string): number | undefined {
+    const i = this.index.get(arch);
+    if (i !== undefined) return i;
     if (!/^\d+$/.test(arch)) return undefined;
-    const i = Number(arch);
-    return i < this.nets.length ? i : undefined;
+    const n = Number(arch);
+    return n < this.nets.length ? n : undefined;
   }
 }

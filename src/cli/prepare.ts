@@ -61,10 +61,10 @@ export async function loadImagesWithProgress(o: CommonOpts, dataset: string, res
 }
 
 /** The images a network of this space and build options takes. */
-export async function prepareImages(space: Space, build: BuildOptions, o: CommonOpts): Promise<ImageBatch> {
+export async function prepareImages(space: Space, build: BuildOptions, o: CommonOpts, probe?: string): Promise<ImageBatch> {
   const bar = downloadBar(o);
   try {
-    return await imagesFor(space, build, imageSpec(o, bar.onProgress), o.seed);
+    return await imagesFor(space, build, imageSpec(o, bar.onProgress), o.seed, probe);
   } finally {
     bar.stop();
   }

@@ -2,11 +2,12 @@ import { darts } from './darts.js';
 import { nafbeeVgg19 } from './nafbee.js';
 import { nafbeeBert } from './nafbee-bert.js';
 import { nb201 } from './nb201.js';
+import { nds } from './nds.js';
 import { sss } from './sss.js';
 import { transnasMacro, transnasMicro } from './transnas.js';
 import { type Space, SpaceError } from './types.js';
 
-const SPACES: Space[] = [nb201, sss, transnasMicro, transnasMacro, nafbeeVgg19, nafbeeBert, darts];
+const SPACES: Space[] = [nb201, sss, transnasMicro, transnasMacro, nafbeeVgg19, nafbeeBert, darts, nds];
 
 export function registerSpace(s: Space): void {
   if (!SPACES.some((x) => x.name === s.name)) SPACES.push(s);

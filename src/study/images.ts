@@ -20,11 +20,12 @@ export interface ImageSpec {
 }
 
 /** Loads `spec` under `seed` for networks of `space` built with `build`; the shape must match their input. */
-export async function imagesFor(space: Space, build: BuildOptions, spec: ImageSpec, seed: string): Promise<ImageBatch> {
+/** `probe`: an architecture whose input shape to use (spaces that are not enumerated, like nds), else the space's first. */
+export async function imagesFor(space: Space, build: BuildOptions, spec: ImageSpec, seed: string, probe?: string): Promise<ImageBatch> {
   if (space.loadInputs) {
     return space.loadInputs({ data: spec.data ?? 'synthetic', n: spec.batch ?? 3, seed, ...(spec.vocab ? { vocab: spec.vocab } : {}), ...(spec.textFormat ? { textFormat: spec.textFormat } : {}) }, build);
   }
-  const g = space.build(space.archAt(0), build);
+  const g = space.build(probe ?? space.archAt(0), build);
   const [c, h, w] = g.nodes[g.input]!.shape as [number, number, number];
   const dataset = build.dataset ? (space.imageDataset?.(build.dataset) ?? build.dataset) : 'none';
   const data = spec.data ?? 'synthetic';

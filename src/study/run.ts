@@ -3,6 +3,8 @@
  * every proxy under one or more seeds (new images, weights and HDA gammas per seed), and analyse.
  * The CLI's `study` command only parses options into this and prints the result.
  */
+import { NdsBenchmark } from '../benchmarks/json-benchmarks.js';
+import { checkNdsRecords } from '../search/nds-check.js';
 import type { BackendName, ImageBatch } from '../backends/types.js';
 import type { EnsembleSpec } from '../search/ensemble-scores.js';
 import type { Benchmark } from '../benchmarks/types.js';
@@ -112,13 +114,14 @@ export async function runStudy(o: StudyOptions): Promise<StudyResult> {
   });
   const { archs, accuracy } = draw;
   if (archs.length < draw.wanted) o.log?.(`${o.benchmark.source}: only ${archs.length} architectures have ${build.dataset ?? 'this dataset\'s'} ground truth`);
+  if (o.benchmark instanceof NdsBenchmark) o.log?.(checkNdsRecords(o.benchmark, space, build, archs));
   const spec: ImageSpec = typeof o.images === 'function' || o.images === undefined ? {} : o.images;
   const open = o.session ?? ((so: SessionOptions) => new ScoringSession(so));
 
   const repeats: StudyRepeat[] = [];
   for (let r = 0; r < nRepeats; r++) {
     const seed = nRepeats === 1 ? seed0 : `${seed0}.${r}`;
-    const images = typeof o.images === 'function' ? await o.images(seed) : await imagesFor(space, build, spec, seed);
+    const images = typeof o.images === 'function' ? await o.images(seed) : await imagesFor(space, build, spec, seed, archs[0]);
     const gammas = await gammasFor(list, {
       ...o.gammas,
       space,

@@ -92,13 +92,14 @@ Without --data the images are seeded synthetic Gaussian images (the built-in def
     .action(async (o: SearchOpts) => {
       applyTask(o);
       const space = resolveSpace(o.space);
+      const bench = openGroundTruth(o, space.name);
+      if (o.dataset === undefined && space.name === 'nds' && bench) o.dataset = bench.datasets[0];
       const build = buildOptions(space, o);
       const list: ProxyName[] = proxies(o.proxy);
-      const bench = openGroundTruth(o, space.name);
       const log = (s: string) => {
         if (!o.json) process.stderr.write(`${s}\n`);
       };
-      const images = await prepareImages(space, build, o);
+      const images = await prepareImages(space, build, o, bench && space.name === 'nds' ? space.parse(bench.archs()[0]!) : undefined);
       const gammas = await gammasFor(list, space, build, images, o, log);
       if ((o.population !== undefined || o.tournament !== undefined) && o.strategy !== 'evolution') {
         throw new UsageError('--population and --tournament apply to --strategy evolution');

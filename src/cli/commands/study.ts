@@ -49,9 +49,11 @@ architectures' mean rank over the seeds.`,
       applyTask(o);
       if (!o.benchmark) throw new UsageError('study needs --benchmark (the ground truth to correlate with)');
       const space = resolveSpace(o.space);
+      const bench = openGroundTruth(o, space.name)!;
+      // NDS: the file says CIFAR or ImageNet
+      if (o.dataset === undefined && space.name === 'nds') o.dataset = bench.datasets[0];
       const build = buildOptions(space, o);
       const list: ProxyName[] = proxies(o.proxy);
-      const bench = openGroundTruth(o, space.name)!;
       const log = (s: string) => {
         if (!o.json) process.stderr.write(`${s}\n`);
       };
