@@ -29,8 +29,9 @@ export function buildKey(build: BuildOptions): string {
  */
 export function spaceFingerprint(space: Space, build: BuildOptions): string {
   const h = createHash('sha256');
-  for (const i of [...new Set([0, Math.floor(space.size / 2), space.size - 1])]) {
-    const g = space.build(space.archAt(i), build);
+  const archs = space.probes ?? [...new Set([0, Math.floor(space.size / 2), space.size - 1])].map((i) => space.archAt(i));
+  for (const arch of archs) {
+    const g = space.build(arch, build);
     h.update(JSON.stringify({ nodes: g.nodes, input: g.input, output: g.output, q: g.classifierInput, taps: g.defaultTaps }));
   }
   return h.digest('hex').slice(0, 16);

@@ -124,6 +124,7 @@ export const darts: Space = {
     if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new SpaceError('darts: this genotype\'s index is above 2^53 and has no exact number');
     return Number(v);
   },
+  probes: [DARTS_V2, "Genotype(normal=[('none', 0), ('max_pool_3x3', 1), ('avg_pool_3x3', 0), ('skip_connect', 2), ('sep_conv_5x5', 1), ('dil_conv_5x5', 3), ('sep_conv_7x7', 4), ('conv_7x1_1x7', 0)], normal_concat=[2, 3, 4, 5], reduce=[('skip_connect', 0), ('none', 1), ('avg_pool_3x3', 1), ('sep_conv_3x3', 0), ('dil_conv_3x3', 3), ('max_pool_3x3', 2), ('sep_conv_5x5', 4), ('skip_connect', 1)], reduce_concat=[2, 3, 4, 5])"],
   sample(rng: Rng, k: number): string[] {
     const out = new Set<string>();
     let tries = 0;

@@ -165,6 +165,11 @@ export const nds: Space = {
   indexOf(): number {
     throw new SpaceError('nds: the space is not enumerated; architectures are identified by their ids');
   },
+  probes: [
+    "cell:cifar:w8:d5:Genotype(normal=[('dil_sep_conv_3x3', 0), ('conv_3x1_1x3', 1), ('conv_1x1', 0), ('conv_3x3', 2), ('max_pool_5x5', 1), ('max_pool_7x7', 3)], normal_concat=[2, 3, 4], reduce=[('skip_connect', 0), ('max_pool_3x3', 1), ('sep_conv_3x3', 2), ('avg_pool_3x3', 0)], reduce_concat=[2, 3])",
+    'anynet:cifar:res_bottleneck_block:res_stem_cifar:16:ds=1,1,1:ws=32,64,128:ss=1,2,2:bms=0.5,0.25,0.5:gs=2,4,8:nc=10',
+    'anynet:cifar:res_basic_block:simple_stem_in:16:ds=1,1:ws=16,32:ss=1,2:bms=1,1:gs=1,1:nc=10',
+  ],
   sample(): string[] {
     throw new SpaceError('nds: architectures come from an NDS json file: give --benchmark <file> to sample from it');
   },

@@ -80,6 +80,8 @@ export interface Space {
   mutate?(arch: string, rng: Rng): string;
   /** spaces too large to number exactly draw their own samples (k distinct ids) */
   sample?(rng: Rng, k: number): string[];
+  /** fixed architectures whose IR fingerprints the space (cache keys), for spaces without a usable archAt */
+  readonly probes?: readonly string[];
 }
 
 /** Anything with numbered architectures: a space, or a list wrapped as one. */
