@@ -58,7 +58,8 @@ identical features. Weights come from the seed: same seed, same scores.
 With --onnx, the model's own weights are used; activation outputs are the taps (x*Sigmoid(x),
 x*HardSigmoid(x), Mish and the Erf GELU count as one activation), the input of the last Gemm/MatMul
 is the classifier input, BatchNorm uses each image's statistics, Dropout is off; --dataset picks the
-image normalisation. Export models with training=torch.onnx.TrainingMode.TRAINING (see README).
+image normalisation and --resolution the image size where the model's height/width are dynamic.
+Export models with training=torch.onnx.TrainingMode.TRAINING (see README).
 Comparing models: give them all to one command (--onnx a.onnx b.onnx c.onnx, or a folder). They
 are scored on the same images with ONE pair of gammas (the fixed reference values, --gamma-k/-q,
 or --hda over the whole set) and printed ranked. Scores from separate runs with per-model --hda
