@@ -47,7 +47,9 @@ export class OnnxBackend implements Backend {
       const take = (name: string): Float32Array => {
         const t = res[name];
         if (!t) throw new Error(`${g.label}: onnxruntime returned no output ${name}`);
-        return t.data as Float32Array;
+        // a copy: onnxruntime-node may hand out external buffers in the session's memory, which
+        // session.release() below frees (large BERT outputs crashed the process when read later)
+        return (t.data as Float32Array).slice();
       };
       const extra: Pick<Features, 'nodes' | 'bnVar'> = {};
       if (model.nodeOutputs) extra.nodes = new Map(model.nodeOutputs.map((o) => [o.node, { size: o.size, data: take(o.output) }]));
