@@ -8,6 +8,8 @@ import { registerSearch } from './commands/search.js';
 import { registerStudy } from './commands/study.js';
 import { registerExport } from './commands/export.js';
 import { isUserError } from './errors.js';
+import { installRepeatCheck } from './repeated.js';
+import { handleInterrupts } from './terminal.js';
 
 // a closed pipe (`rbflex ... | head`) ends the program quietly
 for (const stream of [process.stdout, process.stderr]) {
@@ -16,6 +18,8 @@ for (const stream of [process.stdout, process.stderr]) {
     throw e;
   });
 }
+
+handleInterrupts();
 
 const program = new Command();
 program
@@ -35,6 +39,7 @@ registerHda(program);
 registerSearch(program);
 registerStudy(program);
 registerExport(program);
+installRepeatCheck(program, () => process.argv.slice(2));
 
 program.addHelpText(
   'after',

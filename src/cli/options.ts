@@ -109,6 +109,9 @@ export function buildOptions(space: Space, o: { dataset?: string; resolution?: n
   if (dataset !== undefined && !space.datasets.includes(dataset)) {
     throw new UsageError(`--dataset ${dataset} is not a dataset of ${space.name}; choose one of ${space.datasets.join(', ')}`);
   }
+  if (o.resolution !== undefined && !space.takesResolution) {
+    throw new UsageError(`--resolution applies to spaces with a free input size (${spacesTakingResolution().join(', ')}); ${space.name} networks take the dataset's image size`);
+  }
   const b: BuildOptions = {};
   if (dataset !== undefined) b.dataset = dataset;
   if (o.resolution !== undefined) b.resolution = o.resolution;
@@ -126,6 +129,10 @@ export function buildOptions(space: Space, o: { dataset?: string; resolution?: n
     if (o.layers !== undefined) b.layers = o.layers;
   }
   return b;
+}
+
+function spacesTakingResolution(): string[] {
+  return spaceNames().filter((n) => getSpace(n).takesResolution);
 }
 
 export function proxies(list: string): ProxyName[] {

@@ -104,39 +104,7 @@ export async function resolveGammas(
 
 export { givenGammas };
 
-/** A progress bar on a terminal (stderr), nothing otherwise. */
-export function progressBar(label: string, enabled: boolean): { onProgress: (p: Progress) => void; stop: () => void } {
-  if (!enabled || !process.stderr.isTTY) return { onProgress: () => {}, stop: () => {} };
-  const bar = new cliProgress.SingleBar(
-    {
-      format: `${label} [{bar}] {value}/{total} networks | {rate}/s | ETA {eta_formatted} | cached {cached}`,
-      stream: process.stderr,
-      hideCursor: true,
-      clearOnComplete: true,
-      etaBuffer: 50,
-    },
-    cliProgress.Presets.shades_classic,
-  );
-  let started = false;
-  let t0 = 0;
-  let base = 0;
-  return {
-    onProgress: (p) => {
-      if (!started) {
-        bar.start(p.total, p.done, { rate: '-', cached: p.cached });
-        started = true;
-        t0 = performance.now();
-        base = p.done;
-        return;
-      }
-      const s = (performance.now() - t0) / 1000;
-      bar.update(p.done, { rate: s > 0 ? ((p.done - base) / s).toFixed(1) : '-', cached: p.cached });
-    },
-    stop: () => {
-      if (started) bar.stop();
-    },
-  };
-}
+export { progressBar } from './progress.js';
 
 /** The scoring session a command runs on, from its options. */
 export function openSession(

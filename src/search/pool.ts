@@ -38,6 +38,8 @@ export class ScorePool {
   private readonly local?: Scorer;
   private nextId = 0;
   private closed = false;
+  private stopping = false;
+  private drained?: () => void;
 
   constructor(config: ScorerConfig, images: ImageBatch, workers: number) {
     if (workers <= 0) {
@@ -52,6 +54,9 @@ export class ScorePool {
         this.pending.delete(m.id);
         this.busy.delete(w);
         this.idle.push(w);
+        // an idle worker does not keep the process alive: a forgotten close() never hangs the program
+        w.unref();
+        if (this.stopping && this.busy.size === 0) this.drained?.();
         this.pump();
         if (!p) return;
         if (m.error) p.reject(new WorkerTaskError(m.error.name, m.error.message, m.error.stack));
@@ -65,6 +70,7 @@ export class ScorePool {
         }
         this.failAll(e);
       });
+      w.unref();
       this.workers.push(w);
       this.idle.push(w);
     }
@@ -77,6 +83,8 @@ export class ScorePool {
   /** scores of one arch: every proxy of the config, or only those listed */
   score(arch: string, only?: readonly ProxyName[]): Promise<ArchScore> {
     if (this.closed) return Promise.reject(new Error('score pool is closed'));
+    // stopping for an interrupt: the job is never started and never settles (the process is exiting)
+    if (this.stopping) return new Promise<ArchScore>(() => {});
     if (this.local) return this.local.score(arch, only);
     const id = this.nextId++;
     return new Promise<ArchScore>((resolve, reject) => {
@@ -87,10 +95,11 @@ export class ScorePool {
   }
 
   private pump(): void {
-    while (this.idle.length > 0 && this.queue.length > 0) {
+    while (!this.stopping && this.idle.length > 0 && this.queue.length > 0) {
       const w = this.idle.pop()!;
       const job = this.queue.shift()!;
       this.busy.set(w, job.id);
+      w.ref();
       w.postMessage(job);
     }
   }
@@ -99,6 +108,28 @@ export class ScorePool {
     for (const [, p] of this.pending) p.reject(e);
     this.pending.clear();
     this.queue.length = 0;
+  }
+
+  /**
+   * For an interrupt: start nothing new, let the networks in flight finish (their scores reach the
+   * cache), then end the workers. Ending a worker inside onnxruntime aborts the whole process, so
+   * this waits up to `timeoutMs` for them. Queued jobs never settle.
+   */
+  async stop(timeoutMs = 30_000): Promise<void> {
+    this.stopping = true;
+    this.queue.length = 0;
+    if (this.busy.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        this.drained = resolve;
+        timer = setTimeout(resolve, timeoutMs);
+      });
+      clearTimeout(timer);
+    }
+    // let the finished networks' continuations (cache writes) run
+    await new Promise((r) => setImmediate(r));
+    this.closed = true;
+    await Promise.all(this.workers.map((w) => w.terminate()));
   }
 
   async close(): Promise<void> {

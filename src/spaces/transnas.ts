@@ -182,6 +182,7 @@ function buildNet(space: string, id: string, net: TransNasNet, built: string, re
 
 export const transnasMicro: Space = {
   name: 'transnas-micro',
+  takesResolution: true,
   description: 'TransNAS-Bench-101 micro: 4,096 cells 64-41414-a_bb_ccc (ops 0 zero, 1 skip, 2 conv1x1, 3 conv3x3), Taskonomy 512x512',
   size: 4 ** 6,
   defaultTaps: 'reference',
@@ -215,6 +216,7 @@ export const transnasMicro: Space = {
 
 export const transnasMacro: Space = {
   name: 'transnas-macro',
+  takesResolution: true,
   description: 'TransNAS-Bench-101 macro: 3,255 skeletons 64-<4..6 digits>-basic of ResNet basic blocks, Taskonomy 512x512',
   size: 3255,
   defaultTaps: 'reference',

@@ -63,6 +63,8 @@ export interface Space {
   build(arch: string, opts?: BuildOptions): Graph;
   /** which image statistics / source family a dataset of this space uses (default: the dataset name) */
   imageDataset?(dataset: string): string;
+  /** whether `BuildOptions.resolution` may be set by the user (--resolution); otherwise the dataset fixes it */
+  readonly takesResolution?: boolean;
   /** kernel widths the reference uses: the fixed SPEC values, or detected by HDA */
   readonly defaultGammas?: 'reference' | 'hda';
   /** worker threads by default (0: one network at a time, onnxruntime using every core; for big networks) */

@@ -1,6 +1,6 @@
 import { type Command, Option } from 'commander';
 import type { Benchmark } from '../../benchmarks/types.js';
-import { openBenchmark } from '../../benchmarks/index.js';
+import { NatsBenchmark, openBenchmark } from '../../benchmarks/index.js';
 import type { ProxyName } from '../../proxies/index.js';
 import { EVOLUTION_DEFAULTS } from '../../search/evolution.js';
 import { STRATEGIES, STRATEGY_NAMES, type StrategyName } from '../../search/strategy.js';
@@ -45,6 +45,13 @@ export function addBenchmarkOptions(c: Command): Command {
 export function openGroundTruth(o: BenchOpts, space: string): Benchmark | undefined {
   if (!o.benchmark) return undefined;
   const b = openBenchmark(o.benchmark, { ...(o.hp ? { hp: o.hp } : {}), ...(o.benchSeed !== undefined ? { seed: o.benchSeed } : {}), space });
+  // --hp and --bench-seed choose inside a NATS-Bench directory; any other benchmark holds one schedule
+  if (!(b instanceof NatsBenchmark)) {
+    const given = [o.hp !== undefined ? '--hp' : '', o.benchSeed !== undefined ? '--bench-seed' : ''].filter(Boolean);
+    if (given.length > 0) {
+      throw new UsageError(`${given.join(' and ')} appl${given.length > 1 ? 'y' : 'ies'} to NATS-Bench directories only; ${o.benchmark} (${b.format}) holds one training schedule: drop ${given.length > 1 ? 'them' : 'it'}`);
+    }
+  }
   // a benchmark of family X serves the space X and its variants X-<network> (nafbee -> nafbee-vgg19)
   if (b.space !== space && !space.startsWith(`${b.space}-`)) {
     throw new UsageError(`--benchmark ${o.benchmark} holds ${b.space} architectures, not ${space}`);
@@ -118,6 +125,8 @@ Without --data the images are seeded synthetic Gaussian images (the built-in def
         // a benchmark that covers only part of the space: sample from the architectures it has
         const pool = bench && bench.size < space.size ? bench.archs().map((a) => space.parse(a)) : undefined;
         if (pool) log(`the benchmark holds ${pool.length} of the space's ${space.size} architectures: sampling from those`);
+        const available = pool?.length ?? space.size;
+        if (o.samples > available) log(`note: --samples ${o.samples} is more than the ${available} architectures available: each trial takes all ${available}`);
         const res = await STRATEGIES[o.strategy].run({
           space,
           ...(evolve ? { evolution: { population, tournament }, onProgress: (done: number, total: number) => bar.onProgress({ done, total, cached: 0 }) } : {}),

@@ -5,6 +5,7 @@ import { fmtCorr } from '../../search/report.js';
 import { type StudyResult, runStudy } from '../../study/run.js';
 import { studySummary, writeStudyOutputs } from '../../study/outputs.js';
 import { UsageError } from '../errors.js';
+import { prepareOutDir } from '../out-path.js';
 import { type CommonOpts, addImageOptions, addScoringOptions, addSpaceOptions, buildOptions, ensembleSpec, int, proxies, resolveSpace } from '../options.js';
 import { type GammaOpts, cachePath, downloadBar, gammaChoice, imageSpec, progressBar } from '../prepare.js';
 import { type BenchOpts, addBenchmarkOptions, applyTask, openGroundTruth } from './search.js';
@@ -15,6 +16,7 @@ interface StudyOpts extends CommonOpts, GammaOpts, BenchOpts {
   all?: boolean;
   proxy: string;
   out?: string;
+  force?: boolean;
   repeats: number;
   workers?: number;
   cache?: boolean;
@@ -32,7 +34,8 @@ export function registerStudy(program: Command): void {
     .option('--all', 'every architecture the benchmark has')
     .option('--proxy <list>', 'proxies to compare', 'rbflex,naswot,params,flops')
     .option('--repeats <k>', 'repeat with k seeds (<seed>.0 .. <seed>.k-1: new images, weights and HDA gammas each) and report the spread', int('--repeats', 1, 1000), 1)
-    .option('--out <dir>', 'write scores.csv, summary.json, report.md and <proxy>.svg here')
+    .option('--out <dir>', 'write scores.csv, summary.json, report.md and <proxy>.svg into this folder (created if missing; checked before scoring)')
+    .option('--force', 'overwrite a report already in --out')
     .option('--workers <n>', 'worker threads (default: 1 per core)', int('--workers', 0, 256))
     .option('--no-cache', 'do not read or write the score cache')
     .option('--json', 'print the summary as JSON (no progress bar)')
@@ -54,9 +57,12 @@ architectures' mean rank over the seeds.`,
       if (o.dataset === undefined && space.name === 'nds') o.dataset = bench.datasets[0];
       const build = buildOptions(space, o);
       const list: ProxyName[] = proxies(o.proxy);
+      // a bad --out fails now, not after the scoring
+      if (o.out) prepareOutDir('--out', o.out, ['scores.csv', 'summary.json', 'report.md', ...list.map((p) => `${p}.svg`)], o.force ?? false);
       const log = (s: string) => {
         if (!o.json) process.stderr.write(`${s}\n`);
       };
+      if (!o.all && o.samples > bench.size) log(`note: --samples ${o.samples} is more than the ${bench.size} architectures ${bench.source} holds: using all of them`);
       const download = downloadBar(o);
       let bar: ReturnType<typeof progressBar> | undefined;
       let barSeed: string | undefined;

@@ -1,0 +1,70 @@
+/**
+ * Ctrl-C and SIGTERM: stop the progress bar (which shows the cursor and turns line wrap back on),
+ * say how many networks are safely in the score cache, and exit 130 (SIGINT) or 143 (SIGTERM).
+ * Scores are written to the cache as each network finishes, so the same command resumes.
+ */
+import type { Progress } from '../search/runner.js';
+
+/** What the interrupt message needs to know about the run in progress. */
+export const runState = {
+  /** whether scores go to the cache (false with --no-cache) */
+  caching: true,
+  /** networks in the cache from finished sessions of this command (e.g. earlier --repeats seeds) */
+  finished: 0,
+  /** the session running now */
+  current: undefined as Progress | undefined,
+  /** stops the progress view on screen */
+  stopView: undefined as (() => void) | undefined,
+  /** finishes the networks in flight and ends the workers */
+  stopWork: undefined as (() => Promise<void>) | undefined,
+  /** a session's view stopped after `p`: its networks count as finished */
+  finish(p: Progress): void {
+    this.finished += p.done;
+    if (this.current === p) this.current = undefined;
+  },
+  /** networks whose scores are in the cache for this command so far */
+  cached(): number {
+    return this.finished + (this.current?.done ?? 0);
+  },
+};
+
+const SHOW_CURSOR = '\x1b[?25h';
+const LINE_WRAP_ON = '\x1b[?7h';
+
+export function interruptMessage(): string {
+  if (!runState.caching) return 'interrupted (--no-cache: nothing was cached)';
+  const n = runState.cached();
+  return `interrupted: ${n} network${n === 1 ? '' : 's'} cached; run the same command to resume`;
+}
+
+let installed = false;
+let stopping = false;
+
+/** Installs the SIGINT / SIGTERM handlers (once). */
+export function handleInterrupts(): void {
+  if (installed) return;
+  installed = true;
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
+    process.on(signal, () => {
+      // a second signal while the networks in flight finish: leave at once
+      if (stopping) process.exit(code);
+      stopping = true;
+      try {
+        runState.stopView?.();
+      } catch {
+        // the terminal is restored below in any case
+      }
+      if (process.stderr.isTTY) process.stderr.write(`${SHOW_CURSOR}${LINE_WRAP_ON}\n`);
+      const done = () => {
+        process.stderr.write(`rbflex: ${interruptMessage()}\n`);
+        process.exit(code);
+      };
+      const work = runState.stopWork?.();
+      if (work) work.then(done, done);
+      else done();
+    });
+  }
+}
