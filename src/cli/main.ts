@@ -19,7 +19,7 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
-handleInterrupts();
+handleInterrupts(!process.argv.includes('--no-cache'));
 
 const program = new Command();
 program

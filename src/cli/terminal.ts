@@ -3,6 +3,7 @@
  * say how many networks are safely in the score cache, and exit 130 (SIGINT) or 143 (SIGTERM).
  * Scores are written to the cache as each network finishes, so the same command resumes.
  */
+import { stopAllPools } from '../search/pool.js';
 import type { Progress } from '../search/runner.js';
 
 /** What the interrupt message needs to know about the run in progress. */
@@ -15,8 +16,6 @@ export const runState = {
   current: undefined as Progress | undefined,
   /** stops the progress view on screen */
   stopView: undefined as (() => void) | undefined,
-  /** finishes the networks in flight and ends the workers */
-  stopWork: undefined as (() => Promise<void>) | undefined,
   /** a session's view stopped after `p`: its networks count as finished */
   finish(p: Progress): void {
     this.finished += p.done;
@@ -40,10 +39,11 @@ export function interruptMessage(): string {
 let installed = false;
 let stopping = false;
 
-/** Installs the SIGINT / SIGTERM handlers (once). */
-export function handleInterrupts(): void {
+/** Installs the SIGINT / SIGTERM handlers (once); `caching` is false with --no-cache. */
+export function handleInterrupts(caching: boolean): void {
   if (installed) return;
   installed = true;
+  runState.caching = caching;
   for (const [signal, code] of [
     ['SIGINT', 130],
     ['SIGTERM', 143],
@@ -62,9 +62,8 @@ export function handleInterrupts(): void {
         process.stderr.write(`rbflex: ${interruptMessage()}\n`);
         process.exit(code);
       };
-      const work = runState.stopWork?.();
-      if (work) work.then(done, done);
-      else done();
+      // let the networks in flight finish into the cache: ending a worker inside onnxruntime aborts the process
+      stopAllPools().then(done, done);
     });
   }
 }

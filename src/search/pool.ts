@@ -29,6 +29,14 @@ interface Pending {
   reject: (e: Error) => void;
 }
 
+/** Pools with live workers, so an interrupt can let every one of them finish its networks in flight. */
+const live = new Set<ScorePool>();
+
+/** For an interrupt (SIGINT/SIGTERM): stop every live pool (see ScorePool.stop). */
+export async function stopAllPools(): Promise<void> {
+  await Promise.all([...live].map((p) => p.stop()));
+}
+
 export class ScorePool {
   private readonly workers: Worker[] = [];
   private readonly idle: Worker[] = [];
@@ -74,6 +82,7 @@ export class ScorePool {
       this.workers.push(w);
       this.idle.push(w);
     }
+    live.add(this);
   }
 
   get size(): number {
@@ -129,11 +138,13 @@ export class ScorePool {
     // let the finished networks' continuations (cache writes) run
     await new Promise((r) => setImmediate(r));
     this.closed = true;
+    live.delete(this);
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 
   async close(): Promise<void> {
     this.closed = true;
+    live.delete(this);
     this.failAll(new Error('score pool closed'));
     await Promise.all(this.workers.map((w) => w.terminate()));
   }

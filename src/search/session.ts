@@ -133,11 +133,6 @@ export class ScoringSession {
     }
   }
 
-  /** For an interrupt: finish the networks in flight (their scores reach the cache), start no more. */
-  async stop(): Promise<void> {
-    await this.pool?.stop();
-  }
-
   async close(): Promise<void> {
     await this.pool?.close();
     this.cache?.close();
