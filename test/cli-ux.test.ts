@@ -137,3 +137,33 @@ test('SIGINT and SIGTERM: a clean message with the cached count, exit 130 / 143,
     rmSync(cache, { recursive: true, force: true });
   }
 });
+
+test('rank: a whole space, every score, best first, no ground truth; -Infinity last, ties by index', async () => {
+  const { rankArchs, rankingCsv } = await import('../src/search/ranking.js');
+  const scores = new Map(
+    [
+      ['a', -Infinity],
+      ['b', 2],
+      ['c', 5],
+      ['d', 2],
+      ['e', Number.NaN],
+    ].map(([a, v]) => [a as string, { arch: a as string, scores: { rbflex: v as number, params: 1 }, ms: 0 }]),
+  );
+  const order = ['a', 'b', 'c', 'd', 'e'];
+  const rows = rankArchs(order, scores, 'rbflex', (a) => order.indexOf(a));
+  assert.deepEqual(rows.map((r) => r.arch), ['c', 'b', 'd', 'a', 'e']);
+  assert.equal(rankingCsv(rows, ['rbflex', 'params']).split('\n')[4], '4,0,a,-Infinity,1');
+
+  const out = join(WORK, 'nafbee-ranking.csv');
+  const r = cli(['rank', '--space', 'nafbee-vgg19', '--all', '--proxy', 'params,flops', '--out', out, '--no-cache', '--workers', '0', '--top', '2']);
+  assert.equal(r.code, 0, r.stderr);
+  const { readFileSync } = await import('node:fs');
+  const lines = readFileSync(out, 'utf8').trim().split('\n');
+  assert.equal(lines[0], 'rank,index,arch,params,flops');
+  assert.equal(lines.length, 12, 'header + the 11 activations of nafbee-vgg19');
+  const params = lines.slice(1).map((l) => Number(l.split(',')[3]));
+  for (let i = 1; i < params.length; i++) assert.ok(params[i - 1]! >= params[i]!, 'sorted best first');
+  assert.match(r.stdout, /^top 2 by params:\n {5}1 {2}params/);
+  oneLineError(cli(['rank', '--space', 'nafbee-vgg19', '--all', '--out', out]), /exists; add --force/);
+  oneLineError(cli(['rank', '--all', '--samples', '5']), /give --samples or --all, not both/);
+});

@@ -7,6 +7,7 @@ import { registerScore } from './commands/score.js';
 import { registerSearch } from './commands/search.js';
 import { registerStudy } from './commands/study.js';
 import { registerExport } from './commands/export.js';
+import { registerRank } from './commands/rank.js';
 import { isUserError } from './errors.js';
 import { installRepeatCheck } from './repeated.js';
 import { handleInterrupts } from './terminal.js';
@@ -39,6 +40,7 @@ registerHda(program);
 registerSearch(program);
 registerStudy(program);
 registerExport(program);
+registerRank(program);
 installRepeatCheck(program, () => process.argv.slice(2));
 
 program.addHelpText(
@@ -49,6 +51,7 @@ Examples:
   rbflex score  --space nb201 --arch '...' --data ../shared/data/images/cifar10/cifar10_batch_0.png --proxy rbflex,naswot
   rbflex search --space nb201 --dataset cifar10 --benchmark ../shared/data/nb201/nats-tss-200ep-test.csv
   rbflex study  --space nb201 --benchmark ../shared/data/nb201/nats-tss-200ep-test.csv --samples 1000 --out study/
+  rbflex rank   --space nb201 --samples 1000 --out ranking.csv
 Each command has its own --help.`,
 );
 
