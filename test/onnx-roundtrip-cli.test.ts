@@ -23,7 +23,7 @@ test('rbflex export -> rbflex score --onnx gives the native score (CLI, 3 archs,
       '|nor_conv_1x1~0|+|nor_conv_1x1~0|nor_conv_1x1~1|+|nor_conv_1x1~0|nor_conv_1x1~1|nor_conv_1x1~2|',
     ]) {
       const file = join(dir, 'model.onnx');
-      cli('export', '--space', 'nb201', '--arch', arch, '--seed', '7', '--out', file);
+      cli('export', '--space', 'nb201', '--arch', arch, '--seed', '7', '--out', file, '--force');
       const common = ['--data', 'synthetic', '--seed', '7', '--proxy', 'rbflex,naswot', '--json'];
       const native = JSON.parse(cli('score', '--space', 'nb201', '--arch', arch, '--no-cache', ...common)).scores;
       const viaOnnx = JSON.parse(cli('score', '--onnx', file, ...common)).scores;

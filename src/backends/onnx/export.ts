@@ -1,5 +1,7 @@
 /**
- * IR + weights -> ONNX ModelProto bytes (opset 20), written with our own protobuf writer.
+ * IR + weights -> ONNX ModelProto bytes (opset 20, or down to 14 for portable models: Gelu, Mish and
+ * the ReduceMean / Resize forms newer than the opset are written out with older ops), written with our
+ * own protobuf writer.
  *
  * BatchNorm in training mode (statistics of the current input, biased variance):
  *  - `per-image`: InstanceNormalization, which is exactly BatchNorm of a batch of one image,
@@ -19,9 +21,12 @@ import { type LoweringContext, lowerTransformer } from './export-transformer.js'
 import { ProtoWriter } from './protobuf.js';
 
 export const OPSET = 20;
+/** the oldest opset exportOnnx can write (HardSwish is opset 14) */
+export const MIN_OPSET = 14;
 /** metadata key of portable models: value name -> extra `reference` tap count */
 export const REFERENCE_TAPS_KEY = 'rbflex.reference_taps';
-const IR_VERSION = 9;
+/** the IR version that came with the opset: 8 up to opset 18 (onnx 1.12, 1.13), 9 from 19 */
+const irVersionFor = (opset: number): number => (opset >= 19 ? 9 : 8);
 const FLOAT = DT.FLOAT;
 const INT64 = DT.INT64;
 
@@ -122,6 +127,8 @@ export interface ExportOptions {
   nodes?: readonly number[];
   /** `batch` BatchNorm only: expose each BatchNorm's biased batch variance ([1, C, 1, 1] or [1, C]) */
   bnVar?: boolean;
+  /** ONNX opset to write, MIN_OPSET..OPSET (default OPSET) */
+  opset?: number;
 }
 
 export interface ExportedModel {
@@ -138,6 +145,8 @@ export interface ExportedModel {
 
 /** ONNX model of the network: weights as initializers, taps as outputs, batch dimension symbolic. */
 export function exportOnnx(g: Graph, weights: Weights, opts: ExportOptions): ExportedModel {
+  const opset = opts.opset ?? OPSET;
+  if (!Number.isInteger(opset) || opset < MIN_OPSET || opset > OPSET) throw new RangeError(`ONNX opset ${opset} is not supported; use ${MIN_OPSET} to ${OPSET}`);
   const nodes: NodeSpec[] = [];
   const inits: Initializer[] = [];
   const valueOf = new Map<number, string>();
@@ -163,6 +172,11 @@ export function exportOnnx(g: Graph, weights: Weights, opts: ExportOptions): Exp
     }
     return name;
   };
+  /** ReduceMean with keepdims: axes as an input from opset 18, as an attribute before */
+  const reduceMean = (input: string, axes: number[], output: string): NodeSpec =>
+    opset >= 18
+      ? { op: 'ReduceMean', inputs: [input, intConst(axes)], outputs: [output], attrs: [{ name: 'keepdims', i: 1 }] }
+      : { op: 'ReduceMean', inputs: [input], outputs: [output], attrs: [{ name: 'axes', ints: axes }, { name: 'keepdims', i: 1 }] };
   const param = (n: Node, role: 'weight' | 'bias', dims: number[], fallback?: number): string | undefined => {
     const arr = weights.byNode.get(n.id)?.[role];
     if (!arr) {
@@ -234,13 +248,13 @@ export function exportOnnx(g: Graph, weights: Weights, opts: ExportOptions): Exp
           const b = param(n, 'bias', [C], 0)!;
           emit({ op: 'InstanceNormalization', inputs: [x, s, b], attrs: [{ name: 'epsilon', f: op.eps }] });
         } else {
-          const axes = intConst(n.shape.length === 3 ? [0, 2, 3] : [0]);
+          const axes = n.shape.length === 3 ? [0, 2, 3] : [0];
           const bshape = n.shape.length === 3 ? [1, C, 1, 1] : [1, C];
           const p = `v${n.id}_`;
-          nodes.push({ op: 'ReduceMean', inputs: [x, axes], outputs: [`${p}mean`], attrs: [{ name: 'keepdims', i: 1 }] });
+          nodes.push(reduceMean(x, axes, `${p}mean`));
           nodes.push({ op: 'Sub', inputs: [x, `${p}mean`], outputs: [`${p}d`] });
           nodes.push({ op: 'Mul', inputs: [`${p}d`, `${p}d`], outputs: [`${p}d2`] });
-          nodes.push({ op: 'ReduceMean', inputs: [`${p}d2`, axes], outputs: [`${p}var`], attrs: [{ name: 'keepdims', i: 1 }] });
+          nodes.push(reduceMean(`${p}d2`, axes, `${p}var`));
           nodes.push({ op: 'Add', inputs: [`${p}var`, floatConst([op.eps], [])], outputs: [`${p}ve`] });
           nodes.push({ op: 'Sqrt', inputs: [`${p}ve`], outputs: [`${p}sd`] });
           nodes.push({ op: 'Div', inputs: [`${p}d`, `${p}sd`], outputs: [`${p}n`] });
@@ -257,7 +271,15 @@ export function exportOnnx(g: Graph, weights: Weights, opts: ExportOptions): Exp
             emit({ op: 'Relu', inputs: [x] });
             break;
           case 'gelu':
-            emit({ op: 'Gelu', inputs: [x], attrs: [{ name: 'approximate', s: 'none' }] });
+            if (opset >= 20) emit({ op: 'Gelu', inputs: [x], attrs: [{ name: 'approximate', s: 'none' }] });
+            else {
+              // x * 0.5 * (1 + erf(x / sqrt 2)), Gelu's definition
+              nodes.push({ op: 'Div', inputs: [x, floatConst([Math.SQRT2], [])], outputs: [`${out}_s`] });
+              nodes.push({ op: 'Erf', inputs: [`${out}_s`], outputs: [`${out}_e`] });
+              nodes.push({ op: 'Add', inputs: [`${out}_e`, floatConst([1], [])], outputs: [`${out}_a`] });
+              nodes.push({ op: 'Mul', inputs: [x, `${out}_a`], outputs: [`${out}_m`] });
+              emit({ op: 'Mul', inputs: [`${out}_m`, floatConst([0.5], [])] });
+            }
             break;
           case 'silu':
             nodes.push({ op: 'Sigmoid', inputs: [x], outputs: [`${out}_sig`] });
@@ -270,7 +292,13 @@ export function exportOnnx(g: Graph, weights: Weights, opts: ExportOptions): Exp
             emit({ op: 'Clip', inputs: [x, floatConst([0], []), floatConst([6], [])] });
             break;
           case 'mish':
-            emit({ op: 'Mish', inputs: [x] });
+            if (opset >= 18) emit({ op: 'Mish', inputs: [x] });
+            else {
+              // x * tanh(softplus(x)), Mish's definition
+              nodes.push({ op: 'Softplus', inputs: [x], outputs: [`${out}_sp`] });
+              nodes.push({ op: 'Tanh', inputs: [`${out}_sp`], outputs: [`${out}_t`] });
+              emit({ op: 'Mul', inputs: [x, `${out}_t`] });
+            }
             break;
           case 'hardswish':
             emit({ op: 'HardSwish', inputs: [x] });
@@ -322,8 +350,7 @@ export function exportOnnx(g: Graph, weights: Weights, opts: ExportOptions): Exp
         if (same) {
           emit({ op: 'Mul', inputs: [x, floatConst([0], [])] });
         } else {
-          const axes = intConst(inShape.map((_, i) => i + 1));
-          nodes.push({ op: 'ReduceMean', inputs: [x, axes], outputs: [`${out}_m`], attrs: [{ name: 'keepdims', i: 1 }] });
+          nodes.push(reduceMean(x, inShape.map((_, i) => i + 1), `${out}_m`));
           nodes.push({ op: 'Mul', inputs: [`${out}_m`, floatConst([0], [])], outputs: [`${out}_z`] });
           emit({ op: 'Expand', inputs: [`${out}_z`, intConst([1, ...n.shape])] });
         }
@@ -345,18 +372,23 @@ export function exportOnnx(g: Graph, weights: Weights, opts: ExportOptions): Exp
         emit({ op: 'Gemm', inputs: bName ? [x, wName, bName] : [x, wName], attrs: [{ name: 'transB', i: 1 }] });
         break;
       }
-      case 'resize':
-        emit({
-          op: 'Resize',
-          inputs: [x, '', '', intConst(op.size)],
-          attrs: [
-            { name: 'mode', s: 'nearest' },
-            { name: 'coordinate_transformation_mode', s: 'asymmetric' },
-            { name: 'nearest_mode', s: 'floor' },
-            { name: 'axes', ints: [2, 3] },
-          ],
-        });
+      case 'resize': {
+        const attrs: Attr[] = [
+          { name: 'mode', s: 'nearest' },
+          { name: 'coordinate_transformation_mode', s: 'asymmetric' },
+          { name: 'nearest_mode', s: 'floor' },
+        ];
+        if (opset >= 18) {
+          emit({ op: 'Resize', inputs: [x, '', '', intConst(op.size)], attrs: [...attrs, { name: 'axes', ints: [2, 3] }] });
+        } else {
+          // before opset 18 sizes name every axis: [N, C] of the input, then the new H, W
+          nodes.push({ op: 'Shape', inputs: [x], outputs: [`${out}_shape`] });
+          nodes.push({ op: 'Slice', inputs: [`${out}_shape`, intConst([0]), intConst([2])], outputs: [`${out}_nc`] });
+          nodes.push({ op: 'Concat', inputs: [`${out}_nc`, intConst(op.size)], outputs: [`${out}_sizes`], attrs: [{ name: 'axis', i: 0 }] });
+          emit({ op: 'Resize', inputs: [x, '', '', `${out}_sizes`], attrs });
+        }
         break;
+      }
       case 'concat':
         emit({ op: 'Concat', inputs: ins, attrs: [{ name: 'axis', i: 1 }] });
         break;
@@ -416,7 +448,7 @@ export function exportOnnx(g: Graph, weights: Weights, opts: ExportOptions): Exp
   const M = F.Model;
   const G = F.Graph;
   const w = new ProtoWriter();
-  w.varint(M.irVersion, IR_VERSION);
+  w.varint(M.irVersion, irVersionFor(opset));
   w.string(M.producerName, 'rbflex');
   w.message(M.graph, (gw) => {
     for (const n of nodes) gw.message(G.node, (nw) => writeNode(nw, n));
@@ -425,7 +457,7 @@ export function exportOnnx(g: Graph, weights: Weights, opts: ExportOptions): Exp
     gw.message(G.input, (vw) => writeValueInfo(vw, 'input', ['N', ...g.nodes[g.input]!.shape]));
     for (const o of outputs) gw.message(G.output, (vw) => writeValueInfo(vw, o.name, o.dims));
   });
-  w.message(M.opsetImport, (ow) => ow.string(F.OpsetId.domain, '').varint(F.OpsetId.version, OPSET));
+  w.message(M.opsetImport, (ow) => ow.string(F.OpsetId.domain, '').varint(F.OpsetId.version, opset));
   if (opts.bn === 'inference') {
     // reference taps that are not activation modules (e.g. ReLUConvBN outputs), so that
     // `rbflex score --onnx` can read this model with the same taps as the native network

@@ -1,10 +1,10 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { exportOnnx } from '../../backends/onnx/export.js';
+import { MIN_OPSET, OPSET, exportOnnx } from '../../backends/onnx/export.js';
 import { initWeights } from '../../ir/init.js';
 import { weightSeed } from '../../search/scorer.js';
 import { checkOutFile } from '../out-path.js';
-import { addSpaceOptions, buildOptions, resolveSpace } from '../options.js';
+import { addSpaceOptions, buildOptions, int, resolveSpace } from '../options.js';
 
 interface ExportOpts {
   space: string;
@@ -14,6 +14,7 @@ interface ExportOpts {
   seed: string;
   out: string;
   force?: boolean;
+  opset: number;
 }
 
 export function registerExport(program: Command): void {
@@ -23,6 +24,7 @@ export function registerExport(program: Command): void {
     .requiredOption('--arch <id>', 'architecture id')
     .requiredOption('--out <file>', 'the .onnx file to write')
     .option('--force', 'overwrite --out if it exists')
+    .option('--opset <n>', `ONNX opset to write, ${MIN_OPSET} to ${OPSET} (17 is read by most ONNX tools; newer ops such as Gelu are written out with older ones below their opset)`, int('--opset', MIN_OPSET, OPSET), 17)
     .option('--seed <s>', 'weight seed (the same seed gives the weights `score` uses)', '1');
   addSpaceOptions(c).action((o: ExportOpts) => {
     const space = resolveSpace(o.space);
@@ -31,8 +33,8 @@ export function registerExport(program: Command): void {
     checkOutFile('--out', o.out, o.force ?? false);
     const g = space.build(arch, build);
     const w = initWeights(g, weightSeed(o.seed, space.name, arch));
-    const m = exportOnnx(g, w, { taps: [], bn: 'inference', logits: true, classifierInput: false });
+    const m = exportOnnx(g, w, { taps: [], bn: 'inference', logits: true, classifierInput: false, opset: o.opset });
     writeFileSync(o.out, m.bytes);
-    process.stderr.write(`wrote ${o.out} (${m.bytes.length} bytes, opset 20): ${space.name} ${arch}\n`);
+    process.stderr.write(`wrote ${o.out} (${m.bytes.length} bytes, opset ${o.opset}): ${space.name} ${arch}\n`);
   });
 }
