@@ -172,6 +172,19 @@ Without --data the images are seeded synthetic Gaussian images (the built-in def
           const s = res.summary[p];
           if (s) out(`  ${p} picks: test accuracy ${s.mean.toFixed(2)} +- ${s.std.toFixed(2)} (mean +- std over ${res.trials} trials)`);
         }
+        // the answer: the best-scoring pick over all trials, and where ground truth is known how good it is
+        const truth = bench && !(bench instanceof NatsBenchmark) ? bench.archs().map((a) => bench.accuracy(a, dataset, o.metric)).filter((v): v is number => v !== undefined) : undefined;
+        const bestPossible = truth?.length ? Math.max(...truth) : pub?.optimum;
+        out('');
+        for (const p of list) {
+          const best = res.picks[p]!.reduce((a, t) => (t.score > a.score ? t : a));
+          let acc = '';
+          if (best.accuracy !== undefined) {
+            const rank = truth ? 1 + truth.filter((v) => v > best.accuracy!).length : undefined;
+            acc = `; test accuracy ${best.accuracy.toFixed(2)} %${bestPossible !== undefined ? ` (best possible ${bestPossible.toFixed(2)} %` : ''}${rank !== undefined ? `, rank ${rank} of ${truth!.length}` : ''}${bestPossible !== undefined ? ')' : ''}`;
+          }
+          out(`answer (${p}): ${best.arch}  score ${fmtNum(best.score, 10)}${acc}`);
+        }
         if (pub && bench) {
           const parts = [];
           if (pub.optimum !== undefined) parts.push(`best in space ${pub.optimum}`);
