@@ -7,6 +7,7 @@ export class UsageError extends Error {
 const USER_ERROR_NAMES = new Set([
   'UsageError',
   'SetupError',
+  'DistributedError',
   'SpaceError',
   'ProxyError',
   'HdaError',

@@ -8,6 +8,7 @@ import { registerSearch } from './commands/search.js';
 import { registerStudy } from './commands/study.js';
 import { registerExport } from './commands/export.js';
 import { registerRank } from './commands/rank.js';
+import { registerWorker } from './commands/worker.js';
 import { isUserError } from './errors.js';
 import { installRepeatCheck } from './repeated.js';
 import { handleInterrupts } from './terminal.js';
@@ -41,6 +42,7 @@ registerSearch(program);
 registerStudy(program);
 registerExport(program);
 registerRank(program);
+registerWorker(program);
 installRepeatCheck(program, () => process.argv.slice(2));
 
 program.addHelpText(

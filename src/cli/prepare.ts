@@ -13,6 +13,7 @@ import type { BuildOptions, Space } from '../spaces/types.js';
 import { type GammaChoice, type Gammas, givenGammas, resolveGammas as libResolveGammas } from '../study/gammas.js';
 import { type ImageSpec, imagesFor } from '../study/images.js';
 import { type CommonOpts, ensembleSpec } from './options.js';
+import { type RedisOpts, remoteOptions } from './redis-options.js';
 
 /** A byte progress bar for downloads and unpacking (on a terminal, not with --json). */
 export function downloadBar(o: CommonOpts): { onProgress: (p: LoadProgress) => void; stop: () => void } {
@@ -111,7 +112,7 @@ export function openSession(
   space: Space,
   build: BuildOptions,
   images: ImageBatch,
-  o: CommonOpts & { workers?: number; cache?: boolean; ensemble?: string; ensembleAggregation?: Aggregation },
+  o: CommonOpts & RedisOpts & { workers?: number; cache?: boolean; ensemble?: string; ensembleAggregation?: Aggregation },
   list: ProxyName[],
   gammas: Gammas,
   onProgress: (p: Progress) => void,
@@ -129,6 +130,7 @@ export function openSession(
     backend: o.backend,
     workers: o.workers ?? space.defaultWorkers ?? defaultWorkerCount,
     cachePath: cachePath(o),
+    ...(o.redis ? { remote: remoteOptions(o)! } : {}),
     onProgress,
     ...(list.includes('ensemble') ? { ensemble: ensembleSpec(o) } : {}),
   });

@@ -73,7 +73,7 @@ export async function scoreAll(archs: readonly string[], o: RunOptions): Promise
 }
 
 /** cached proxies of one arch, and the proxies still to compute */
-function lookup(o: RunOptions, arch: string): { have: ArchScore; missing: ProxyName[] } {
+export function lookup(o: Pick<RunOptions, 'cache' | 'proxies' | 'proxyKeys'>, arch: string): { have: ArchScore; missing: ProxyName[] } {
   const have: ArchScore = { arch, scores: {}, ms: 0 };
   const missing: ProxyName[] = [];
   for (const p of o.proxies) {
@@ -88,7 +88,7 @@ function lookup(o: RunOptions, arch: string): { have: ArchScore; missing: ProxyN
   return { have, missing };
 }
 
-function merge(have: ArchScore, fresh: ArchScore): ArchScore {
+export function merge(have: ArchScore, fresh: ArchScore): ArchScore {
   const notes = { ...have.notes, ...fresh.notes };
   const r: ArchScore = { arch: fresh.arch, scores: { ...have.scores, ...fresh.scores }, ms: fresh.ms };
   if (Object.keys(notes).length) r.notes = notes;

@@ -11,6 +11,7 @@ import { getSpace } from '../spaces/index.js';
 import type { BuildOptions, Space } from '../spaces/types.js';
 import { ScoreCache } from './cache.js';
 import { buildKey, imagesKey, proxyKeysOf, spaceFingerprint } from './cache-key.js';
+import type { RemoteOptions } from '../distributed/coordinator.js';
 import { engineFingerprints } from './engine.js';
 import { ScorePool, defaultWorkers } from './pool.js';
 import { type Progress, scoreAll } from './runner.js';
@@ -36,6 +37,8 @@ export interface SessionOptions {
   workers?: number;
   /** SQLite cache file; undefined = no cache */
   cachePath?: string;
+  /** score on `rbflex worker` processes through Redis (BullMQ) instead of local threads */
+  remote?: RemoteOptions;
   onProgress?: (p: Progress) => void;
   /** members and aggregation of the `ensemble` proxy (default DEFAULT_ENSEMBLE) */
   ensemble?: EnsembleSpec;
@@ -53,6 +56,7 @@ export class ScoringSession {
   private cache?: ScoreCache;
   private keys?: Record<string, string>;
   private readonly workers: number;
+  private readonly contextKey: string;
   /** total wall time spent scoring (not in cache look-ups or benchmark reads), ms */
   scoringMs = 0;
   /** networks computed in this session (fully or in part), and networks answered wholly from the cache */
@@ -85,14 +89,14 @@ export class ScoringSession {
       // without worker threads, let onnxruntime use the cores inside each network instead
       threads: this.workers === 0 ? defaultWorkers() : 1,
     };
-    if (o.cachePath) {
-      this.cache = new ScoreCache(o.cachePath, {
-        space: `${this.space.name}#${spaceFingerprint(this.space, build)}`,
-        build: buildKey(build),
-        images: imagesKey(o.images),
-        seed: this.config.seed,
-      });
-    }
+    const ctx = {
+      space: `${this.space.name}#${spaceFingerprint(this.space, build)}`,
+      build: buildKey(build),
+      images: imagesKey(o.images),
+      seed: this.config.seed,
+    };
+    this.contextKey = JSON.stringify(ctx);
+    if (o.cachePath) this.cache = new ScoreCache(o.cachePath, ctx);
   }
 
   /** the cache key of each proxy (settings, backend, engine fingerprint) */
@@ -105,19 +109,41 @@ export class ScoringSession {
   async score(ids: readonly string[]): Promise<Map<string, ArchScore>> {
     const archs = ids.map((a) => this.space.parse(a));
     const proxyKeys = await this.proxyKeys();
-    if (!this.pool) this.pool = new ScorePool(this.config, this.o.images, this.workers);
     const t0 = performance.now();
     let last: Progress | undefined;
+    const onProgress = (p: Progress) => {
+      last = p;
+      this.o.onProgress?.(p);
+    };
+    if (this.o.remote) {
+      const { scoreRemote } = await import('../distributed/coordinator.js');
+      try {
+        return await scoreRemote(archs, {
+          config: this.config,
+          images: this.o.images,
+          proxies: this.proxies,
+          proxyKeys,
+          contextKey: this.contextKey,
+          ...(this.cache ? { cache: this.cache } : {}),
+          remote: this.o.remote,
+          onProgress,
+        });
+      } finally {
+        this.scoringMs += performance.now() - t0;
+        if (last) {
+          this.cached += last.cached;
+          this.scored += last.done - last.cached;
+        }
+      }
+    }
+    if (!this.pool) this.pool = new ScorePool(this.config, this.o.images, this.workers);
     try {
       const out = await scoreAll(archs, {
         pool: this.pool,
         proxies: this.computed,
         proxyKeys,
         ...(this.cache ? { cache: this.cache } : {}),
-        onProgress: (p) => {
-          last = p;
-          this.o.onProgress?.(p);
-        },
+        onProgress,
         onScored: (r) => {
           if (r.forward) this.forwardPasses++;
         },

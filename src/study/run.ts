@@ -7,6 +7,7 @@ import { NdsBenchmark } from '../benchmarks/json-benchmarks.js';
 import { checkNdsRecords } from '../search/nds-check.js';
 import type { BackendName, ImageBatch } from '../backends/types.js';
 import type { EnsembleSpec } from '../search/ensemble-scores.js';
+import type { RemoteOptions } from '../distributed/coordinator.js';
 import type { Benchmark } from '../benchmarks/types.js';
 import type { TapMode } from '../ir/types.js';
 import type { ProxyName } from '../proxies/index.js';
@@ -48,6 +49,8 @@ export interface StudyOptions {
   cachePath?: string;
   /** members and aggregation of the `ensemble` proxy */
   ensemble?: EnsembleSpec;
+  /** score on `rbflex worker` processes through Redis */
+  remote?: RemoteOptions;
   /** how a seed's scores are computed (default: a local ScoringSession); see `rbflex study --redis` */
   session?: (o: SessionOptions) => Pick<ScoringSession, 'score' | 'close' | 'scoringMs' | 'scored' | 'cached'>;
   onProgress?: (p: Progress & { seed: string; repeat: number }) => void;
@@ -141,7 +144,8 @@ export async function runStudy(o: StudyOptions): Promise<StudyResult> {
       ...(gammas ? { gammaK: gammas.gammaK, gammaQ: gammas.gammaQ } : {}),
       ...(o.taps ? { taps: o.taps } : {}),
       ...(o.backend ? { backend: o.backend } : {}),
-      ...(o.workers !== undefined ? { workers: o.workers } : {}),
+      ...(o.workers !== undefined ? { workers: o.workers } : space.defaultWorkers !== undefined ? { workers: space.defaultWorkers } : {}),
+      ...(o.remote ? { remote: o.remote } : {}),
       ...(o.cachePath ? { cachePath: o.cachePath } : {}),
       ...(o.ensemble ? { ensemble: o.ensemble } : {}),
       ...(o.onProgress ? { onProgress: (p: Progress) => o.onProgress!({ ...p, seed, repeat: r }) } : {}),

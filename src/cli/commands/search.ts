@@ -7,6 +7,7 @@ import { STRATEGIES, STRATEGY_NAMES, type StrategyName } from '../../search/stra
 import { published } from '../../search/published.js';
 import { fmtNum, jsonSafe } from '../../search/report.js';
 import { UsageError } from '../errors.js';
+import { type RedisOpts, addRedisOptions } from '../redis-options.js';
 import { type CommonOpts, addImageOptions, addScoringOptions, addSpaceOptions, buildOptions, int, proxies, resolveSpace } from '../options.js';
 import { type GammaOpts, describeImages, gammasFor, openSession, prepareImages, progressBar } from '../prepare.js';
 
@@ -18,7 +19,7 @@ export interface BenchOpts {
   task?: string;
 }
 
-interface SearchOpts extends CommonOpts, GammaOpts, BenchOpts {
+interface SearchOpts extends CommonOpts, GammaOpts, BenchOpts, RedisOpts {
   samples: number;
   trials: number;
   proxy: string;
@@ -82,7 +83,8 @@ export function registerSearch(program: Command): void {
     .option('--proxy <list>', 'proxies, each searched separately on the same samples: rbflex, naswot, params, flops', 'rbflex')
     .option('--workers <n>', 'worker threads (default: 1 per core)', int('--workers', 0, 256))
     .option('--no-cache', 'do not read or write the score cache')
-    .option('--json', 'print the result as one JSON object (no progress bar)')
+    .option('--json', 'print the result as one JSON object (no progress bar)');
+  addRedisOptions(c)
     .addHelpText(
       'after',
       `

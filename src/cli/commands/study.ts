@@ -6,10 +6,11 @@ import { type StudyResult, runStudy } from '../../study/run.js';
 import { studySummary, writeStudyOutputs } from '../../study/outputs.js';
 import { UsageError } from '../errors.js';
 import { prepareOutDir } from '../out-path.js';
+import { type RedisOpts, addRedisOptions, remoteOptions } from '../redis-options.js';
 import { type CommonOpts, addImageOptions, addScoringOptions, addSpaceOptions, buildOptions, ensembleSpec, int, proxies, resolveSpace } from '../options.js';
 import { type GammaOpts, cachePath, downloadBar, gammaChoice, imageSpec, progressBar } from '../prepare.js';
 import { type BenchOpts, addBenchmarkOptions, applyTask, openGroundTruth } from './search.js';
-interface StudyOpts extends CommonOpts, GammaOpts, BenchOpts {
+interface StudyOpts extends CommonOpts, GammaOpts, BenchOpts, RedisOpts {
   ensemble?: string;
   ensembleAggregation?: 'log-rank' | 'rank';
   samples: number;
@@ -38,7 +39,8 @@ export function registerStudy(program: Command): void {
     .option('--force', 'overwrite a report already in --out')
     .option('--workers <n>', 'worker threads (default: 1 per core)', int('--workers', 0, 256))
     .option('--no-cache', 'do not read or write the score cache')
-    .option('--json', 'print the summary as JSON (no progress bar)')
+    .option('--json', 'print the summary as JSON (no progress bar)');
+  addRedisOptions(c)
     .addHelpText(
       'after',
       `
@@ -85,6 +87,7 @@ architectures' mean rank over the seeds.`,
           ...(o.workers !== undefined ? { workers: o.workers } : {}),
           ...(cachePath(o) ? { cachePath: cachePath(o)! } : {}),
           ...(list.includes('ensemble') ? { ensemble: ensembleSpec(o) } : {}),
+          ...(o.redis ? { remote: remoteOptions(o)! } : {}),
           onProgress: (p) => {
             if (p.seed !== barSeed) {
               download.stop();
