@@ -101,6 +101,7 @@ export async function scoreRemote(archs: readonly string[], o: RemoteRun): Promi
     queue.on('error', () => {});
     events.on('error', () => {});
     events.setMaxListeners(0);
+    queue.setMaxListeners(0);
     await Promise.race([Promise.all([queue.waitUntilReady(), events.waitUntilReady()]), lost]);
 
     // a silent network (no TCP close) is noticed by a heartbeat

@@ -1,0 +1,67 @@
+/**
+ * A throwaway redis-server for tests: random loopback port, no persistence. Absent redis-server:
+ * the test is skipped with a message, or fails when CI is set (CI installs it, see .ci/run).
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import type { TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+
+export interface TestRedis {
+  port: number;
+  url: string;
+  proc: ChildProcess;
+  stop(): Promise<void>;
+}
+
+function findRedis(): string | undefined {
+  for (const p of ['redis-server', '/usr/bin/redis-server', '/usr/local/bin/redis-server']) {
+    const r = spawnSync(p, ['--version'], { encoding: 'utf8' });
+    if (r.status === 0) return p;
+  }
+  return undefined;
+}
+
+export async function startRedis(t: TestContext, o: { password?: string } = {}): Promise<TestRedis | undefined> {
+  const bin = findRedis();
+  if (!bin) {
+    if (process.env.CI) assert.fail('redis-server is not installed (CI must install it: apt-get install redis-server)');
+    t.skip('redis-server is not installed; apt-get install redis-server to run the distributed tests');
+    return undefined;
+  }
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const port = 20000 + Math.floor(Math.random() * 30000);
+    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', ...(o.password ? ['--requirepass', o.password] : [])];
+    const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    const ready = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), 10_000);
+      proc.stdout!.on('data', (d) => {
+        out += d;
+        if (out.includes('Ready to accept connections')) {
+          clearTimeout(timer);
+          resolve(true);
+        }
+      });
+      proc.on('exit', () => {
+        clearTimeout(timer);
+        resolve(false);
+      });
+    });
+    if (!ready) {
+      proc.kill('SIGKILL');
+      continue;
+    }
+    return {
+      port,
+      url: `redis://${o.password ? `:${o.password}@` : ''}127.0.0.1:${port}`,
+      proc,
+      stop: () =>
+        new Promise<void>((resolve) => {
+          if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
+          proc.once('exit', () => resolve());
+          proc.kill('SIGKILL');
+        }),
+    };
+  }
+  assert.fail('could not start redis-server on a free port');
+}
