@@ -1,0 +1,46 @@
+/** Redis URLs: password and TLS forms, the password never in what is printed, bad URLs one clear line. */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { JobError, fromWire, toWire, validateJob } from '../src/distributed/job.js';
+import { DistributedError, parseRedisUrl, scrub } from '../src/distributed/redis-url.js';
+
+test('redis:// and rediss:// URLs become connection options; the password is hidden', () => {
+  const a = parseRedisUrl('redis://:s%40cret@10.0.0.5:6380/2');
+  assert.deepEqual([a.options.host, a.options.port, a.options.db, a.options.password, a.options.tls], ['10.0.0.5', 6380, 2, 's@cret', undefined]);
+  assert.equal(a.shown, 'redis://:***@10.0.0.5:6380/2');
+  assert.equal(scrub('WRONGPASS for s@cret', a), 'WRONGPASS for ***');
+  const b = parseRedisUrl('rediss://user:pw@cache.example.com');
+  assert.deepEqual([b.options.username, b.options.port, b.options.tls], ['user', 6379, { servername: 'cache.example.com' }]);
+  assert.ok(!b.shown.includes('pw@'));
+  assert.throws(() => parseRedisUrl('http://x'), (e: Error) => e instanceof DistributedError && /redis:\/\/ or rediss:\/\//.test(e.message));
+  assert.throws(() => parseRedisUrl('not a url'), DistributedError);
+  assert.throws(() => parseRedisUrl('redis://h/x'), /database number/);
+});
+
+test('jobs are validated field by field; scores survive the wire bit for bit', () => {
+  const ok = {
+    format: 1,
+    engine: 'e',
+    rbflex: '0.1.0',
+    images: '0123456789abcdef',
+    archs: ['a'],
+    config: { space: 'nb201', build: { dataset: 'cifar10' }, proxies: ['rbflex'], settings: { gammaK: 1e-12, gammaQ: 2e-12, taps: 'reference' }, backend: 'onnx', seed: '1' },
+  };
+  assert.equal(validateJob(ok).config.settings.gammaK, 1e-12);
+  const bad: [unknown, RegExp][] = [
+    [null, /not an object/],
+    [{ ...ok, extra: 1 }, /unknown field "extra"/],
+    [{ ...ok, images: 'ABC' }, /images/],
+    [{ ...ok, archs: [] }, /archs/],
+    [{ ...ok, config: { ...ok.config, space: 'nope' } }, /config.space/],
+    [{ ...ok, config: { ...ok.config, proxies: ['rm -rf'] } }, /config.proxies\[0\]/],
+    [{ ...ok, config: { ...ok.config, settings: { ...ok.config.settings, gammaK: -1 } } }, /gammaK/],
+    [{ ...ok, config: { ...ok.config, build: { dataset: 'x', evil: true } } }, /config.build has an unknown field/],
+  ];
+  for (const [job, re] of bad) assert.throws(() => validateJob(job), (e: Error) => e instanceof JobError && re.test(e.message), String(re));
+  const r = { arch: 'a', scores: { rbflex: -Infinity, naswot: 0.1 + 0.2, params: 123 }, notes: { rbflex: 'singular' }, ms: 5 };
+  const back = fromWire(JSON.parse(JSON.stringify(toWire(r))), ['rbflex', 'naswot', 'params']);
+  assert.deepEqual(back.scores, r.scores);
+  assert.equal(back.notes?.rbflex, 'singular');
+  assert.throws(() => fromWire({ arch: 'a', scores: {} }, ['rbflex']), /no rbflex score/);
+});
