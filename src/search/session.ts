@@ -118,16 +118,18 @@ export class ScoringSession {
     if (this.o.remote) {
       const { scoreRemote } = await import('../distributed/coordinator.js');
       try {
-        return await scoreRemote(archs, {
+        const out = await scoreRemote(archs, {
           config: this.config,
           images: this.o.images,
-          proxies: this.proxies,
+          proxies: this.computed,
           proxyKeys,
           contextKey: this.contextKey,
           ...(this.cache ? { cache: this.cache } : {}),
           remote: this.o.remote,
           onProgress,
         });
+        if (this.ensemble) applyEnsemble(out, this.ensemble);
+        return out;
       } finally {
         this.scoringMs += performance.now() - t0;
         if (last) {
