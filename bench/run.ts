@@ -20,7 +20,7 @@ import { loadImages } from '../src/data/index.js';
 import type { ImageBatch } from '../src/backends/types.js';
 import { initWeights } from '../src/ir/init.js';
 import { REFERENCE_GAMMAS } from '../src/proxies/index.js';
-import { weightSeed } from '../src/search/scorer.js';
+import { REDUCE_MODES, type ReduceMode, weightSeed } from '../src/search/scorer.js';
 import { ScoringSession } from '../src/search/session.js';
 import { nb201 } from '../src/spaces/nb201.js';
 import { Rng } from '../src/util/rng.js';
@@ -39,6 +39,8 @@ interface Opts {
   peerProcs: boolean;
   python: string;
   seed: string;
+  /** our scoring paths to time (ScorerConfig.reduce) */
+  paths: ReduceMode[];
 }
 
 /** the package root: dist/bench/run.js -> ../..; bench/run.ts (ts-node style) -> .. */
@@ -65,6 +67,7 @@ function parseOpts(argv: string[]): Opts {
     peerProcs: true,
     python: '/usr/bin/python3',
     seed: '1',
+    paths: ['graph', 'host'],
   };
   const num = (flag: string, v: string | undefined, min: number): number => {
     const n = Number(v);
@@ -98,6 +101,15 @@ function parseOpts(argv: string[]): Opts {
       case '--seed':
         o.seed = argv[++i] ?? o.seed;
         break;
+      case '--paths': {
+        const ps = (argv[++i] ?? '').split(',').filter(Boolean);
+        if (ps.length === 0 || ps.some((p) => !(REDUCE_MODES as readonly string[]).includes(p))) {
+          console.error(`bench: --paths takes a list of ${REDUCE_MODES.join(', ')}`);
+          process.exit(2);
+        }
+        o.paths = ps as ReduceMode[];
+        break;
+      }
       case '--no-peer':
         o.peer = false;
         break;
@@ -111,7 +123,8 @@ function parseOpts(argv: string[]): Opts {
       case '--help':
         console.log(
           'usage: node dist/bench/run.js [--archs 200] [--runs 3] [--threads N] [--fidelity 20] [--data PNG]\n' +
-            '                              [--no-peer] [--no-ref-pattern] [--no-peer-procs] [--python /usr/bin/python3] [--seed 1]',
+            '                              [--no-peer] [--no-ref-pattern] [--no-peer-procs] [--python /usr/bin/python3] [--seed 1]\n' +
+            '                              [--paths graph,host]   (our scoring paths: in-graph reduction in a shared skeleton session, float64 host path)',
         );
         process.exit(0);
       default:
@@ -238,7 +251,7 @@ const cpuSeconds = (): number => {
   return (u.user + u.system) / 1e6;
 };
 
-async function runOurs(o: Opts, images: ImageBatch, archs: string[], warmup: string[]): Promise<OursRun> {
+async function runOurs(o: Opts, images: ImageBatch, archs: string[], warmup: string[], reduce: ReduceMode): Promise<OursRun> {
   const t0 = performance.now();
   const session = new ScoringSession({
     space: 'nb201',
@@ -249,6 +262,7 @@ async function runOurs(o: Opts, images: ImageBatch, archs: string[], warmup: str
     gammaK: REFERENCE_GAMMAS.gammaK,
     gammaQ: REFERENCE_GAMMAS.gammaQ,
     backend: 'onnx',
+    reduce,
     workers: o.threads,
     cachePath: undefined,
   });
@@ -448,7 +462,9 @@ async function main(): Promise<void> {
       : [];
     const cores = availableParallelism();
     console.log(`\ntiming ${o.runs} interleaved round(s) of: ours${variants.map((v) => `, torch ${v}`).join('')}`);
-    console.log('  ours            = ScoringSession, onnx backend, worker threads (the real parallel path)');
+    console.log(`timing ours on path(s): ${o.paths.join(', ')}`);
+    console.log('  ours (graph)    = ScoringSession, onnx backend, worker threads, one shared skeleton session per worker, taps reduced in the graph (the default)');
+    console.log('  ours (host)     = ScoringSession, onnx backend, worker threads, one session per network, raw taps reduced in float64 on the host (--reduce host)');
     if (variants.includes('efficient')) console.log('  torch efficient = hook outputs into a list, one cat per image, direct squared differences');
     if (variants.includes('procs'))
       console.log(`  torch procs     = the efficient code in ${o.threads} processes x 1 torch thread, archs split round-robin, loops started together`);
@@ -456,20 +472,24 @@ async function main(): Promise<void> {
       console.log("  torch reference = the reference script's own pattern: cat in every hook, an extra forward to measure lengths, |a|^2+|b|^2-2ab kernel");
     console.log(`  "other load" = CPU used meanwhile by processes other than the one being timed, as a share of the machine's ${cores} cores;`);
     console.log(`  a run is "quiet" when it is under ${Math.round(QUIET * 100)}%`);
-    const ours: OursRun[] = [];
-    const sides: Record<string, Side> = { ours: newSide() };
+    const oursBy: Record<string, OursRun[]> = {};
+    const sides: Record<string, Side> = {};
+    for (const p of o.paths) {
+      sides[`ours (${p})`] = newSide();
+      oursBy[p] = [];
+    }
     for (const v of variants) sides[`torch ${v}`] = newSide();
     for (let r = 0; r < o.runs; r++) {
       console.log(`round ${r + 1}:`);
-      {
+      for (const path of o.paths) {
         const m0 = machineBusy();
         const c0 = cpuSeconds();
-        const x = await runOurs(o, images, archs, warmup);
+        const x = await runOurs(o, images, archs, warmup, path);
         const load = Math.max(0, machineBusy() - m0 - (cpuSeconds() - c0)) / (cores * ((x.loopMs + x.startMs) / 1000));
-        ours.push(x);
-        record(sides.ours!, archs.length, x.loopMs / 1000, x.cpuS, (x.loopMs + x.startMs) / 1000, load);
+        oursBy[path]!.push(x);
+        record(sides[`ours (${path})`]!, archs.length, x.loopMs / 1000, x.cpuS, (x.loopMs + x.startMs) / 1000, load);
         console.log(
-          `  ours           : ${f2(x.loopMs / 1000)} s for ${archs.length} nets = ${f2((archs.length * 1000) / x.loopMs)} cand/s, ${f1((1000 * x.cpuS) / archs.length)} cpu-ms/net; start-up + warm-up ${f2(x.startMs / 1000)} s; other load ${pct(load)}`,
+          `  ours (${path.padEnd(5)})   : ${f2(x.loopMs / 1000)} s for ${archs.length} nets = ${f2((archs.length * 1000) / x.loopMs)} cand/s, ${f1((1000 * x.cpuS) / archs.length)} cpu-ms/net; start-up + warm-up ${f2(x.startMs / 1000)} s; other load ${pct(load)}`,
         );
       }
       for (const v of variants) {
@@ -483,10 +503,21 @@ async function main(): Promise<void> {
         );
       }
     }
-    const s0 = ours[0]!.scores;
-    const nonFinite = [...s0.values()].filter((v) => !Number.isFinite(v)).length;
-    const repeatable = ours.every((x) => archs.every((a) => Object.is(x.scores.get(a), s0.get(a))));
-    console.log(`our scores: ${archs.length - nonFinite} finite, ${nonFinite} -Infinity; bit-identical across runs: ${repeatable ? 'yes' : 'NO'}`);
+    for (const path of o.paths) {
+      const runs = oursBy[path]!;
+      const first = runs[0]!.scores;
+      const nonFinite = [...first.values()].filter((v) => !Number.isFinite(v)).length;
+      const repeatable = runs.every((x) => archs.every((a) => Object.is(x.scores.get(a), first.get(a))));
+      console.log(`our scores (${path}): ${archs.length - nonFinite} finite, ${nonFinite} -Infinity; bit-identical across runs: ${repeatable ? 'yes' : 'NO'}`);
+    }
+    if (oursBy.graph && oursBy.host) {
+      const g = oursBy.graph[0]!.scores;
+      const h = oursBy.host[0]!.scores;
+      let gap = 0;
+      for (const a of archs) if (Number.isFinite(g.get(a)!) && Number.isFinite(h.get(a)!)) gap = Math.max(gap, Math.abs(g.get(a)! - h.get(a)!));
+      console.log(`max |graph - host| over these archs: ${gap.toExponential(3)} (host = onnxruntime level 'all'; see bench/README.md)`);
+    }
+    const s0 = (oursBy[o.paths[0]!] ?? [])[0]!.scores;
 
     // -- summary
     const med = (xs: number[]) => stats(xs).median;
@@ -504,10 +535,18 @@ async function main(): Promise<void> {
           const st = stats(xs);
           console.log(`  ${k.padEnd(15)}: median ${fmt(st.median)} ${unit} (min ${fmt(st.min)}, max ${fmt(st.max)}; ${xs.length} run(s))`);
         }
-        for (const v of variants) {
-          const a = med(filter(sides.ours!, pick(sides.ours!)));
-          const b = med(filter(sides[`torch ${v}`]!, pick(sides[`torch ${v}`]!)));
-          console.log(`  ratio ${ratio === 'ours/peer' ? `ours / torch ${v}` : `torch ${v} / ours`}: ${f2(ratio === 'ours/peer' ? a / b : b / a)}x (medians)`);
+        for (const path of o.paths) {
+          const us = `ours (${path})`;
+          for (const v of variants) {
+            const a = med(filter(sides[us]!, pick(sides[us]!)));
+            const b = med(filter(sides[`torch ${v}`]!, pick(sides[`torch ${v}`]!)));
+            console.log(`  ratio ${ratio === 'ours/peer' ? `${us} / torch ${v}` : `torch ${v} / ${us}`}: ${f2(ratio === 'ours/peer' ? a / b : b / a)}x (medians)`);
+          }
+        }
+        if (o.paths.includes('graph') && o.paths.includes('host')) {
+          const a = med(filter(sides['ours (graph)']!, pick(sides['ours (graph)']!)));
+          const b = med(filter(sides['ours (host)']!, pick(sides['ours (host)']!)));
+          console.log(`  ratio ${ratio === 'ours/peer' ? 'graph / host' : 'host / graph'}: ${f2(ratio === 'ours/peer' ? a / b : b / a)}x (medians)`);
         }
       }
     };

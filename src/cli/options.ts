@@ -7,6 +7,7 @@ import { BACKEND_NAMES, type BackendName } from '../backends/types.js';
 import { defaultCacheDir } from '../data/download.js';
 import { TAP_MODES, type TapMode } from '../ir/types.js';
 import { HDA_VARIANTS } from '../proxies/hda.js';
+import { REDUCE_MODES, type ReduceMode } from '../search/scorer.js';
 import { type ProxyName, parseProxyList } from '../proxies/index.js';
 import { getSpace, spaceNames } from '../spaces/index.js';
 import type { BuildOptions, Space } from '../spaces/types.js';
@@ -39,6 +40,7 @@ export interface CommonOpts {
   batch: number;
   seed: string;
   backend: BackendName;
+  reduce?: ReduceMode;
   taps?: TapMode;
   resolution?: number;
   initChannels?: number;
@@ -81,6 +83,14 @@ export function addImageOptions(c: Command): Command {
 export function addScoringOptions(c: Command): Command {
   return c
     .addOption(new Option('--backend <name>', 'onnx (fast, float32 forward) or reference (float64 interpreter, slow)').choices([...BACKEND_NAMES]).default('onnx'))
+    .addOption(
+      new Option(
+        '--reduce <where>',
+        'where the taps are reduced: graph (inside one shared onnxruntime session per space skeleton, for spaces that have one (nb201) and proxies that allow it (rbflex, naswot, params, flops); scores within 1e-3 of host) or host (per-network sessions, raw taps, float64: the reference path)',
+      )
+        .choices([...REDUCE_MODES])
+        .default('graph'),
+    )
     .addOption(new Option('--taps <mode>', 'activation outputs for RBFleX: reference ("ReLU" in the module type, as the authors\' hooks) or activations (activation functions only, as the paper)').choices([...TAP_MODES]))
     .option('--gamma-k <g>', 'RBF width for the activations kernel K; give with --gamma-q (default: the fixed reference value for nb201/sss/transnas, HDA for nafbee)', positiveFloat('--gamma-k'))
     .option('--gamma-q <g>', 'RBF width for the classifier-input kernel Q; give with --gamma-k', positiveFloat('--gamma-q'))

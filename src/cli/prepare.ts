@@ -128,6 +128,7 @@ export function openSession(
     gammaQ: gammas.gammaQ,
     ...(o.taps ? { taps: o.taps } : {}),
     backend: o.backend,
+    ...(o.reduce ? { reduce: o.reduce } : {}),
     workers: o.workers ?? space.defaultWorkers ?? defaultWorkerCount,
     cachePath: cachePath(o),
     ...(o.redis ? { remote: remoteOptions(o)! } : {}),

@@ -7,6 +7,7 @@ import {
   type TapMode,
   TORCH_ACTIVATION_CLASS,
 } from './types.js';
+import type { Choice } from './skeleton.js';
 
 /** Largest tensor (per image) a graph may hold: 2^28 float32 values = 1 GiB. */
 export const MAX_TENSOR_ELEMENTS = 2 ** 28;
@@ -36,7 +37,10 @@ export interface TapCounts {
  */
 export class GraphBuilder {
   readonly nodes: Node[] = [];
+  /** choice points made by `choice` (skeleton graphs only) */
+  readonly choices: Choice[] = [];
   private readonly memo = new Map<string, number>();
+  private inChoice = 0;
   private readonly label: string;
 
   constructor(label: string) {
@@ -155,14 +159,40 @@ export class GraphBuilder {
   activation(name: string, x: number, fn: ActivationKind, alpha?: number): number {
     const taps: TapCounts = { activations: 1, reference: TORCH_ACTIVATION_CLASS[fn].includes('ReLU') ? 1 : 0 };
     const key = `act:${fn}:${alpha ?? 'default'}:${x}`;
-    const prev = this.memo.get(key);
+    // inside a choice branch nothing is merged: a branch's nodes must be its own
+    const prev = this.inChoice > 0 ? undefined : this.memo.get(key);
     if (prev !== undefined) {
       this.nodes[prev]!.instances++;
       return this.tap(prev, taps);
     }
     const id = this.add(name, alpha === undefined ? { kind: 'activation', fn } : { kind: 'activation', fn, alpha }, [x], this.shape(x), taps);
-    this.memo.set(key, id);
+    if (this.inChoice === 0) this.memo.set(key, id);
     return id;
+  }
+
+  /**
+   * A choice point of a skeleton (ir/skeleton.ts): builds every branch and returns a placeholder
+   * node standing for the chosen one. All branches must yield the same shape.
+   */
+  choice(name: string, branches: (() => number)[]): number {
+    const made: Choice['branches'] = [];
+    this.inChoice++;
+    try {
+      for (const build of branches) {
+        const from = this.nodes.length;
+        const output = build();
+        made.push({ from, to: this.nodes.length, output });
+      }
+    } finally {
+      this.inChoice--;
+    }
+    const s0 = this.shape(made[0]!.output);
+    for (const b of made) {
+      if (!sameShape(this.shape(b.output), s0)) throw new IRError(`${this.label}: ${name}: choice branches of different shapes`);
+    }
+    const merge = this.add(name, { kind: 'add' }, made.map((b) => b.output), s0);
+    this.choices.push({ merge, branches: made });
+    return merge;
   }
 
   pool(

@@ -5,9 +5,12 @@
 import { countFlops, countParams } from '../ir/analysis.js';
 import type { Graph, TapMode } from '../ir/types.js';
 import { type Features, segmentsFor } from '../backends/types.js';
+import type { ReducedFeatures } from '../backends/onnx/reduced.js';
+import type { ReduceKind } from '../backends/onnx/reduce.js';
 import { SWAP_REG, ZEN_GAMMA, mecoRunner, swapRunner, zenRunner } from './modern.js';
 import { naswotScore } from './naswot.js';
 import type { ProxyRun } from './run.js';
+import { naswotReduced, rbflexReduced } from './reduced.js';
 import { type ColumnBlock, rbflexScore } from './rbflex.js';
 
 export const PROXY_NAMES = ['rbflex', 'naswot', 'params', 'flops', 'meco', 'swap', 'swap-reg', 'zen', 'ensemble'] as const;
@@ -38,6 +41,14 @@ export interface Proxy {
   /** runs its own pass with its authors' settings instead of reading the shared forward pass (meco, swap, zen) */
   run?: ProxyRun;
   score(ctx: ProxyContext, s: ProxySettings): { value: number; note?: string };
+  /**
+   * Optional: the same score from taps reduced inside the graph (backends/onnx/reduce.ts). When every
+   * proxy of a run has this, the scorer may use the shared-skeleton path instead of raw taps.
+   */
+  reduced?: {
+    needs: { kind: ReduceKind; mode: TapMode }[];
+    score(r: ReducedFeatures, graph: Graph, s: ProxySettings): { value: number; note?: string };
+  };
 }
 
 export function blocksFor(f: Features, mode: TapMode): ColumnBlock[] {
@@ -60,12 +71,20 @@ export const PROXIES: Record<ProxyName, (s: ProxySettings) => Proxy> = {
       const r = rbflexScore(blocksFor(f, st.taps), y, f.n, st.gammaK, st.gammaQ);
       return r.degenerate ? { value: r.score, note: r.degenerate } : { value: r.score };
     },
+    reduced: {
+      needs: [{ kind: 'distances', mode: s.taps }],
+      score: (r, _g, st) => {
+        const p = rbflexReduced(r, st.taps, st.gammaK, st.gammaQ);
+        return p.degenerate ? { value: p.score, note: p.degenerate } : { value: p.score };
+      },
+    },
   }),
   naswot: () => ({
     name: 'naswot',
     taps: ['activations'],
     key: () => 'naswot:v1:taps=activations',
     score: (ctx) => ({ value: naswotScore(blocksFor(needFeatures(ctx, 'naswot'), 'activations'), needFeatures(ctx, 'naswot').n) }),
+    reduced: { needs: [{ kind: 'hamming', mode: 'activations' }], score: (r, g) => ({ value: naswotReduced(r, g, 'activations') }) },
   }),
   params: () => ({ name: 'params', taps: [], key: () => 'params:v1', score: (ctx) => ({ value: countParams(ctx.graph) }) }),
   flops: () => ({ name: 'flops', taps: [], key: () => 'flops:v1:xautodl', score: (ctx) => ({ value: countFlops(ctx.graph) }) }),

@@ -108,8 +108,14 @@ export function rbflexScore(x: readonly ColumnBlock[], y: readonly ColumnBlock[]
   if (!(gammaK > 0) || !(gammaQ > 0)) {
     throw new RangeError(`RBFleX needs positive kernel widths, got gamma_k=${gammaK}, gamma_q=${gammaQ}`);
   }
-  const dk = normalizedSquaredDistances(x, n);
-  const dq = normalizedSquaredDistances(y, n);
+  return rbflexFromDistances(normalizedSquaredDistances(x, n), normalizedSquaredDistances(y, n), n, gammaK, gammaQ);
+}
+
+/** The score from the two n x n squared-distance matrices (host path or in-graph reduction). */
+export function rbflexFromDistances(dk: Float64Array, dq: Float64Array, n: number, gammaK: number, gammaQ: number): RbflexParts {
+  if (!(gammaK > 0) || !(gammaQ > 0)) {
+    throw new RangeError(`RBFleX needs positive kernel widths, got gamma_k=${gammaK}, gamma_q=${gammaQ}`);
+  }
   if (dk.some(Number.isNaN) || dq.some(Number.isNaN)) {
     return { score: -Infinity, logdetK: NaN, logdetQ: NaN, degenerate: 'non-finite features (the network overflowed)' };
   }

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import type { ImageBatch } from '../backends/types.js';
 import { PROXIES, type ProxyName } from '../proxies/index.js';
 import type { BuildOptions, Space } from '../spaces/types.js';
-import type { ScorerConfig } from './scorer.js';
+import { type ScorerConfig, usesSkeleton } from './scorer.js';
 
 /** A short content hash of an image batch (shape and every value). */
 export function imagesKey(images: ImageBatch): string {
@@ -40,10 +40,13 @@ export function spaceFingerprint(space: Space, build: BuildOptions): string {
 /** The cache key of each proxy under a config and engine fingerprints (engine.ts). */
 export function proxyKeysOf(config: ScorerConfig, engine: Partial<Record<ProxyName, string>>): Record<string, string> {
   const out: Record<string, string> = {};
+  // the in-graph path (shared skeleton session, taps reduced in the graph) changes scores by float32
+  // rounding: its own keys
+  const path = usesSkeleton(config) ? ':reduce=graph' : '';
   for (const name of config.proxies) {
     const p = PROXIES[name](config.settings);
     const base =
-      p.taps.length > 0 ? `${p.key(config.settings)}:backend=${config.backend}:bn=per-image` : p.run ? `${p.key(config.settings)}:backend=${config.backend}` : p.key(config.settings);
+      p.taps.length > 0 ? `${p.key(config.settings)}:backend=${config.backend}:bn=per-image${path}` : p.run ? `${p.key(config.settings)}:backend=${config.backend}` : p.key(config.settings);
     out[name] = `${base}:engine=${engine[name] ?? 'none'}`;
   }
   return out;

@@ -146,6 +146,7 @@ export class ScorePool {
     this.closed = true;
     live.delete(this);
     this.failAll(new Error('score pool closed'));
+    await this.local?.close();
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }

@@ -3,10 +3,13 @@
  * Every proxy sees the same network, the same weights and the same forward pass.
  */
 import { OnnxBackend } from '../backends/onnx/backend.js';
+import { SkeletonSessions } from '../backends/onnx/reduced.js';
+import type { ReduceSpec } from '../backends/onnx/reduce.js';
+import type { Skeleton } from '../ir/skeleton.js';
 import { ReferenceBackend } from '../backends/reference.js';
 import type { Backend, BackendName, ImageBatch } from '../backends/types.js';
 import { type Weights, initWeights } from '../ir/init.js';
-import type { Graph } from '../ir/types.js';
+import type { Graph, TapMode } from '../ir/types.js';
 import type { ProxyRun } from '../proxies/run.js';
 import { PROXIES, type Proxy, ProxyError, type ProxyName, type ProxySettings } from '../proxies/index.js';
 import { getSpace } from '../spaces/index.js';
@@ -22,6 +25,23 @@ export interface ScorerConfig {
   seed: string;
   /** onnxruntime threads per session */
   threads?: number;
+  /**
+   * Where the taps are reduced: `graph` (default) = inside a shared skeleton session when the space
+   * has a skeleton and every proxy is reducible (else as `host`); `host` = raw taps out of a
+   * per-network session, reduced in float64 here (the reference path).
+   */
+  reduce?: ReduceMode;
+}
+
+export type ReduceMode = 'graph' | 'host';
+export const REDUCE_MODES: readonly ReduceMode[] = ['graph', 'host'];
+
+/** Whether a config scores through a shared skeleton session with in-graph reduction. */
+export function usesSkeleton(config: ScorerConfig, space: Space = getSpace(config.space)): boolean {
+  if ((config.reduce ?? 'graph') !== 'graph' || config.backend !== 'onnx' || !space.skeleton) return false;
+  const ps = config.proxies.map((p) => PROXIES[p](config.settings));
+  // proxies with their own forward runs (p.run) need the per-network path
+  return ps.some((p) => p.taps.length > 0) && ps.every((p) => !p.run && (p.taps.length === 0 || p.reduced));
 }
 
 export interface ArchScore {
@@ -97,6 +117,8 @@ export class Scorer {
   readonly space: Space;
   private readonly proxies: Proxy[];
   private readonly backend: Backend;
+  /** the shared-skeleton path (usesSkeleton) */
+  private readonly skeleton?: { skel: Skeleton; sessions: SkeletonSessions; spec: ReduceSpec };
 
   constructor(
     readonly config: ScorerConfig,
@@ -105,6 +127,11 @@ export class Scorer {
     this.space = getSpace(config.space);
     this.proxies = config.proxies.map((p) => PROXIES[p](config.settings));
     this.backend = makeBackend(config.backend, config.threads ?? 1);
+    if (usesSkeleton(config, this.space)) {
+      const spec: Record<string, TapMode[]> = {};
+      for (const p of this.proxies) for (const n of p.reduced?.needs ?? []) spec[n.kind] = [...new Set([...(spec[n.kind] ?? []), n.mode])];
+      this.skeleton = { skel: this.space.skeleton!(config.build), sessions: new SkeletonSessions({ threads: config.threads ?? 1 }), spec };
+    }
   }
 
   /** every proxy of the config on one arch, or only those listed (the forward pass runs only if one of them needs it) */
@@ -115,7 +142,28 @@ export class Scorer {
     const graph = this.space.build(canonical, this.config.build);
     const seed = weightSeed(this.config.seed, this.space.name, canonical);
     const weights = () => (this.space.initWeights ? this.space.initWeights(graph, seed, this.config.build) : initWeights(graph, seed));
-    const r = await scoreNetwork(graph, weights, this.images, proxies, this.config.settings, this.backend, seed);
+    const r =
+      this.skeleton && proxies.some((p) => p.taps.length > 0)
+        ? await this.scoreReduced(canonical, graph, weights(), proxies)
+        : await scoreNetwork(graph, weights, this.images, proxies, this.config.settings, this.backend, seed);
     return { arch: canonical, ...r, ms: performance.now() - t0, forward: proxies.some((p) => p.taps.length > 0) };
+  }
+
+  private async scoreReduced(arch: string, graph: Graph, weights: Weights, proxies: readonly Proxy[]): Promise<Pick<ArchScore, 'scores' | 'notes'>> {
+    const { skel, sessions, spec } = this.skeleton!;
+    const reduced = await sessions.forward(skel, arch, graph, weights, this.images, spec);
+    const scores: ArchScore['scores'] = {};
+    const notes: ArchScore['notes'] = {};
+    for (const p of proxies) {
+      const r = p.reduced ? p.reduced.score(reduced, graph, this.config.settings) : p.score({ graph }, this.config.settings);
+      scores[p.name] = r.value;
+      if (r.note) notes[p.name] = r.note;
+    }
+    return Object.keys(notes).length ? { scores, notes } : { scores };
+  }
+
+  /** Release the shared sessions (the per-network path holds none between networks). */
+  async close(): Promise<void> {
+    await this.skeleton?.sessions.close();
   }
 }

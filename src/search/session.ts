@@ -15,7 +15,7 @@ import type { RemoteOptions } from '../distributed/coordinator.js';
 import { engineFingerprints } from './engine.js';
 import { ScorePool, defaultWorkers } from './pool.js';
 import { type Progress, scoreAll } from './runner.js';
-import type { ArchScore, ScorerConfig } from './scorer.js';
+import type { ArchScore, ReduceMode, ScorerConfig } from './scorer.js';
 
 export interface SessionOptions {
   space: string;
@@ -33,6 +33,8 @@ export interface SessionOptions {
   taps?: TapMode;
   /** default 'onnx' */
   backend?: BackendName;
+  /** where taps are reduced (ScorerConfig.reduce; default host) */
+  reduce?: ReduceMode;
   /** worker threads, 0 = score in this thread (default: one per core) */
   workers?: number;
   /** SQLite cache file; undefined = no cache */
@@ -85,6 +87,7 @@ export class ScoringSession {
       proxies: this.computed,
       settings: this.settings,
       backend: o.backend ?? 'onnx',
+      ...(o.reduce ? { reduce: o.reduce } : {}),
       seed: o.seed ?? '1',
       // without worker threads, let onnxruntime use the cores inside each network instead
       threads: this.workers === 0 ? defaultWorkers() : 1,

@@ -11,7 +11,8 @@ import type { Graph } from '../ir/types.js';
 import type { Rng } from '../util/rng.js';
 import { mutateOne } from './mutate.js';
 import { type BuildOptions, type Space, SpaceError } from './types.js';
-import { type Genotype, NB201_OPS, type Nb201Op, tinyNetwork } from './xautodl.js';
+import type { Choice, Skeleton } from '../ir/skeleton.js';
+import { ANY_OP, type Genotype, NB201_OPS, type Nb201Op, tinyNetwork } from './xautodl.js';
 
 export const NB201_DATASETS: Record<string, { classes: number; size: number }> = {
   cifar10: { classes: 10, size: 32 },
@@ -114,14 +115,38 @@ export const nb201: Space = {
   },
   build(arch: string, opts: BuildOptions = {}): Graph {
     const ops = parseNb201(arch);
-    const ds = datasetSpec('nb201', opts.dataset, NB201_DATASETS);
-    const classes = opts.classes ?? ds.classes;
-    const size = opts.resolution ?? ds.size;
-    const C = 16;
-    const N = 5;
-    const channels = [...Array(N).fill(C), 2 * C, ...Array(N).fill(2 * C), 4 * C, ...Array(N).fill(4 * C)];
-    const reductions = [...Array(N).fill(false), true, ...Array(N).fill(false), true, ...Array(N).fill(false)];
-    const b = new GraphBuilder(`nb201:${formatNb201(ops)}`);
-    return tinyNetwork(b, genotypeOf(ops), channels, reductions, classes, size);
+    return nb201Network(`nb201:${formatNb201(ops)}`, genotypeOf(ops), opts).graph;
+  },
+  skeleton(opts: BuildOptions = {}): Skeleton {
+    const any: Genotype = [[], [], []];
+    for (const [to, from] of EDGES) any[to - 1]!.push({ op: ANY_OP, from });
+    const { graph, choices } = nb201Network('nb201:skeleton', any, opts);
+    const cells = choices.length / EDGES.length;
+    // every cell has the same genotype: edge e of all cells is one group
+    choices.forEach((c, k) => (c.group = `edge${k % EDGES.length}`));
+    return {
+      graph,
+      choices,
+      key: `nb201:${JSON.stringify(opts, Object.keys(opts).sort())}`,
+      // choices come cell by cell, each cell's six edges in arch-string order
+      picks: (arch) => {
+        const ops = parseNb201(arch).map((o) => NB201_OPS.indexOf(o));
+        return Array.from({ length: cells }, () => ops).flat();
+      },
+    };
   },
 };
+
+/** TinyNetwork C=16, N=5 around a genotype (a skeleton genotype gives one choice per cell edge). */
+function nb201Network(label: string, genotype: Genotype, opts: BuildOptions): { graph: Graph; choices: Choice[] } {
+  const ds = datasetSpec('nb201', opts.dataset, NB201_DATASETS);
+  const classes = opts.classes ?? ds.classes;
+  const size = opts.resolution ?? ds.size;
+  const C = 16;
+  const N = 5;
+  const channels = [...Array(N).fill(C), 2 * C, ...Array(N).fill(2 * C), 4 * C, ...Array(N).fill(4 * C)];
+  const reductions = [...Array(N).fill(false), true, ...Array(N).fill(false), true, ...Array(N).fill(false)];
+  const b = new GraphBuilder(label);
+  const graph = tinyNetwork(b, genotype, channels, reductions, classes, size);
+  return { graph, choices: b.choices };
+}

@@ -1,5 +1,6 @@
 import type { ImageBatch } from '../backends/types.js';
 import type { Weights } from '../ir/init.js';
+import type { Skeleton } from '../ir/skeleton.js';
 import type { Graph, TapMode } from '../ir/types.js';
 import type { BertConfig } from './bert.js';
 import type { Rng } from '../util/rng.js';
@@ -65,6 +66,11 @@ export interface Space {
   imageDataset?(dataset: string): string;
   /** whether `BuildOptions.resolution` may be set by the user (--resolution); otherwise the dataset fixes it */
   readonly takesResolution?: boolean;
+  /**
+   * One graph for every architecture of the space (given the build options), with a choice per
+   * varying edge (ir/skeleton.ts); spaces that have one score through one shared onnxruntime session.
+   */
+  skeleton?(opts?: BuildOptions): Skeleton;
   /** kernel widths the reference uses: the fixed SPEC values, or detected by HDA */
   readonly defaultGammas?: 'reference' | 'hda';
   /** worker threads by default (0: one network at a time, onnxruntime using every core; for big networks) */

@@ -10,8 +10,11 @@ import type { Graph } from '../ir/types.js';
 export const NB201_OPS = ['none', 'skip_connect', 'nor_conv_1x1', 'nor_conv_3x3', 'avg_pool_3x3'] as const;
 export type Nb201Op = (typeof NB201_OPS)[number];
 
+/** An edge of a skeleton cell (ir/skeleton.ts): a choice among all of NB201_OPS, in that order. */
+export const ANY_OP = '*';
+
 /** A cell genotype: node j (1..3) lists its incoming edges (op, from-node). */
-export type Genotype = { op: Nb201Op; from: number }[][];
+export type Genotype = { op: Nb201Op | typeof ANY_OP; from: number }[][];
 
 /**
  * ReLUConvBN: ReLU -> Conv(bias=False) -> BN; the module's output is a `reference` tap.
@@ -61,7 +64,10 @@ export function inferCell(b: GraphBuilder, name: string, x: number, g: Genotype,
   for (const edges of g) {
     const terms = edges.map((e) => {
       const inC = e.from === 0 ? cIn : cOut;
-      return cellOp(b, `${name}.layers.${layer++}`, nodes[e.from]!, e.op, inC, cOut);
+      const edge = `${name}.layers.${layer++}`;
+      const x = nodes[e.from]!;
+      const op = e.op;
+      return op === ANY_OP ? b.choice(edge, NB201_OPS.map((o) => () => cellOp(b, edge, x, o, inC, cOut))) : cellOp(b, edge, x, op, inC, cOut);
     });
     nodes.push(b.add_(`${name}.node${nodes.length}`, terms));
   }

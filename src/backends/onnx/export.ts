@@ -18,7 +18,9 @@ import { type Graph, type Node, TORCH_ACTIVATION_CLASS, type TapMode, activation
 import type { BatchNormMode } from '../types.js';
 import { ATTR, DT, F } from './fields.js';
 import { type LoweringContext, lowerTransformer } from './export-transformer.js';
+import type { Choice } from '../../ir/skeleton.js';
 import { ProtoWriter } from './protobuf.js';
+import { DOUBLE, REDUCED_Y, type ReduceConsts, type ReduceKind, type ReduceSpec, type ReduceTerm, pairMatrix, reduceNodes, reducedOutput, sumTerms } from './reduce.js';
 
 export const OPSET = 20;
 /** the oldest opset exportOnnx can write (HardSwish is opset 14) */
@@ -29,13 +31,22 @@ export const REFERENCE_TAPS_KEY = 'rbflex.reference_taps';
 const irVersionFor = (opset: number): number => (opset >= 19 ? 9 : 8);
 const FLOAT = DT.FLOAT;
 const INT64 = DT.INT64;
+const BOOL = DT.BOOL;
 
 export type Attr =
+  | { name: string; g: SubgraphSpec }
   | { name: string; f: number }
   | { name: string; i: number }
   | { name: string; s: string }
   | { name: string; ints: number[] }
   | { name: string; floats: number[] };
+
+/** A subgraph (If branch): nodes and typed outputs; it reads outer-scope values by name. */
+export interface SubgraphSpec {
+  name: string;
+  nodes: NodeSpec[];
+  outputs: { name: string; elem: number }[];
+}
 
 export interface NodeSpec {
   op: string;
@@ -49,14 +60,22 @@ export interface NodeSpec {
 export interface Initializer {
   name: string;
   dims: number[];
-  type: typeof FLOAT | typeof INT64;
+  type: typeof FLOAT | typeof INT64 | typeof DOUBLE | typeof BOOL;
   raw: Uint8Array;
 }
 
 function writeAttr(w: ProtoWriter, a: Attr): void {
   const A = F.Attribute;
   w.string(A.name, a.name);
-  if ('f' in a) w.float32(A.f, a.f).varint(A.type, ATTR.FLOAT);
+  if ('g' in a) {
+    const sub = a.g;
+    w.message(A.g, (gw) => {
+      for (const n of sub.nodes) gw.message(F.Graph.node, (nw) => writeNode(nw, n));
+      gw.string(F.Graph.name, sub.name);
+      for (const o of sub.outputs) gw.message(F.Graph.output, (vw) => writeValueInfo(vw, o.name, undefined, o.elem));
+    });
+    w.varint(A.type, ATTR.GRAPH);
+  } else if ('f' in a) w.float32(A.f, a.f).varint(A.type, ATTR.FLOAT);
   else if ('i' in a) w.varint(A.i, a.i).varint(A.type, ATTR.INT);
   else if ('s' in a) w.string(A.s, a.s).varint(A.type, ATTR.STRING);
   else if ('ints' in a) {
@@ -88,15 +107,17 @@ export function writeTensor(w: ProtoWriter, t: Initializer): void {
   w.bytes(T.rawData, t.raw);
 }
 
-/** A ValueInfoProto of a tensor; dims: numbers are fixed, strings are symbolic (dim_param). */
-export function writeValueInfo(w: ProtoWriter, name: string, dims: (number | string)[], elemType: number = FLOAT): void {
+/** A ValueInfoProto of a tensor; dims: numbers are fixed, strings are symbolic (dim_param); undefined = rank unknown. */
+export function writeValueInfo(w: ProtoWriter, name: string, dims: (number | string)[] | undefined, elemType: number = FLOAT): void {
   w.string(F.ValueInfo.name, name);
   w.message(F.ValueInfo.type, (tw) =>
     tw.message(F.Type.tensorType, (tt) => {
       tt.varint(F.TensorType.elemType, elemType);
-      tt.message(F.TensorType.shape, (sw) => {
-        for (const d of dims) sw.message(F.Shape.dim, (dw) => (typeof d === 'number' ? dw.varint(F.Dim.value, d) : dw.string(F.Dim.param, d)));
-      });
+      if (dims) {
+        tt.message(F.TensorType.shape, (sw) => {
+          for (const d of dims) sw.message(F.Shape.dim, (dw) => (typeof d === 'number' ? dw.varint(F.Dim.value, d) : dw.string(F.Dim.param, d)));
+        });
+      }
     }),
   );
 }
@@ -129,7 +150,28 @@ export interface ExportOptions {
   bnVar?: boolean;
   /** ONNX opset to write, MIN_OPSET..OPSET (default OPSET) */
   opset?: number;
+  /**
+   * Feed the randomly initialised parameters (conv and linear weights and biases) at run time:
+   * each becomes a graph input named by `paramInputName` (every one must be fed), so one
+   * session serves every weight draw. Constant-initialised parameters (BatchNorm) stay initializers.
+   */
+  weightInputs?: boolean;
+  /**
+   * Reduce the taps in the graph (see reduce.ts) for a batch of exactly `n` images: the outputs
+   * are the summed per-pair vectors instead of the tapped tensors.
+   */
+  reduce?: { spec: ReduceSpec; n: number };
+  /** choice points of a skeleton graph (ir/skeleton.ts): each becomes an If cascade on input `select` */
+  choices?: readonly Choice[];
 }
+
+/** Graph input name of a run-time parameter (weightInputs). */
+export function paramInputName(name: string, role: 'weight' | 'bias', dims: readonly number[]): string {
+  return `w:${name}:${role}:${dims.join('x')}`;
+}
+
+/** The bool input selecting branches, [sum over choices of (branches - 1)]; see selectVector. */
+export const SELECT_INPUT = 'select';
 
 export interface ExportedModel {
   bytes: Uint8Array;
@@ -141,14 +183,62 @@ export interface ExportedModel {
   nodeOutputs?: { node: number; size: number; output: string }[];
   /** graph output name of each BatchNorm's batch variance (`bnVar`) */
   bnVarOutputs?: { node: number; output: string }[];
+  /** weightInputs: the parameter inputs */
+  paramInputs?: { name: string; dims: number[] }[];
+  /** reduce: output names per kind and mode, and of the classifier input's distances */
+  reducedOutputs?: { kind: ReduceKind; mode: TapMode; output: string }[];
+  reducedY?: string;
+  /** skeleton without reduction: per tap mode, one [N, S] output of all its tapped tensors (counts repeated) */
+  rawOutputs?: { mode: TapMode; output: string }[];
+}
+
+/**
+ * Layout of the `select` input: each group of choices (Choice.group; a choice without one is its
+ * own group) has (branches - 1) cascade conditions, one-hot.
+ */
+export function selectLayout(choices: readonly Choice[]): { offsets: number[]; length: number } {
+  const groupAt = new Map<string, number>();
+  let length = 0;
+  const offsets = choices.map((c, k) => {
+    const key = c.group ?? `#${k}`;
+    let o = groupAt.get(key);
+    if (o === undefined) {
+      o = length;
+      groupAt.set(key, o);
+      length += c.branches.length - 1;
+    }
+    return o;
+  });
+  return { offsets, length };
+}
+
+/** The `select` input for a choice of branches (one index per choice; choices of one group must agree). */
+export function selectVector(choices: readonly Choice[], picks: readonly number[]): Uint8Array {
+  if (picks.length !== choices.length) throw new Error(`skeleton has ${choices.length} choices, got ${picks.length} picks`);
+  const { offsets, length } = selectLayout(choices);
+  const v = new Uint8Array(length);
+  const picked = new Map<number, number>();
+  choices.forEach((c, k) => {
+    const b = picks[k]!;
+    if (!Number.isInteger(b) || b < 0 || b >= c.branches.length) throw new Error(`choice ${k}: branch ${b} out of range`);
+    const o = offsets[k]!;
+    if (picked.has(o) && picked.get(o) !== b) throw new Error(`choice ${k}: group ${c.group} already picked branch ${picked.get(o)}, not ${b}`);
+    picked.set(o, b);
+    if (b < c.branches.length - 1) v[o + b] = 1;
+  });
+  return v;
 }
 
 /** ONNX model of the network: weights as initializers, taps as outputs, batch dimension symbolic. */
 export function exportOnnx(g: Graph, weights: Weights, opts: ExportOptions): ExportedModel {
   const opset = opts.opset ?? OPSET;
   if (!Number.isInteger(opset) || opset < MIN_OPSET || opset > OPSET) throw new RangeError(`ONNX opset ${opset} is not supported; use ${MIN_OPSET} to ${OPSET}`);
-  const nodes: NodeSpec[] = [];
+  const mainNodes: NodeSpec[] = [];
+  /** where the current node's ONNX nodes go: the main graph, or a choice branch's subgraph */
+  let nodes = mainNodes;
   const inits: Initializer[] = [];
+  const graphInputs: { name: string; dims: (number | string)[]; elem: number }[] = [];
+  const paramInputs: { name: string; dims: number[] }[] = [];
   const valueOf = new Map<number, string>();
   const constCache = new Map<string, string>();
 
@@ -177,7 +267,26 @@ export function exportOnnx(g: Graph, weights: Weights, opts: ExportOptions): Exp
     opset >= 18
       ? { op: 'ReduceMean', inputs: [input, intConst(axes)], outputs: [output], attrs: [{ name: 'keepdims', i: 1 }] }
       : { op: 'ReduceMean', inputs: [input], outputs: [output], attrs: [{ name: 'axes', ints: axes }, { name: 'keepdims', i: 1 }] };
+  const typedConst = (type: typeof DOUBLE | typeof INT64, vals: number[], dims: number[]): string => {
+    const key = `${type}:${dims.join(',')}:${vals.join(',')}`;
+    let name = constCache.get(key);
+    if (!name) {
+      name = `c${constCache.size}`;
+      const raw = type === DOUBLE ? new Uint8Array(Float64Array.from(vals).buffer) : i64bytes(vals);
+      inits.push({ name, dims, type, raw });
+      constCache.set(key, name);
+    }
+    return name;
+  };
   const param = (n: Node, role: 'weight' | 'bias', dims: number[], fallback?: number): string | undefined => {
+    if (opts.weightInputs && fallback === undefined) {
+      // a randomly initialised parameter: fed per run, zeros by default
+      const name = paramInputName(n.name, role, dims);
+      if (paramInputs.some((p) => p.name === name)) throw new Error(`${g.label}: two parameters named ${name}`);
+      paramInputs.push({ name, dims });
+      graphInputs.push({ name, dims, elem: FLOAT });
+      return name;
+    }
     const arr = weights.byNode.get(n.id)?.[role];
     if (!arr) {
       if (fallback === undefined) return undefined;
@@ -200,14 +309,134 @@ export function exportOnnx(g: Graph, weights: Weights, opts: ExportOptions): Exp
     floatConst,
   };
 
+  // in-graph reduction (reduce.ts): per list of nodes, the weighted terms of each (kind, mode)
+  const reduceKeys: { kind: ReduceKind; mode: TapMode; key: string }[] = [];
+  for (const [kind, modes] of Object.entries(opts.reduce?.spec ?? {}) as [ReduceKind, TapMode[]][]) {
+    for (const mode of modes) reduceKeys.push({ kind, mode, key: `${kind}.${mode}` });
+  }
+  const termsOf = new Map<NodeSpec[], Map<string, ReduceTerm[]>>();
+  const addTerm = (list: NodeSpec[], key: string, t: ReduceTerm): void => {
+    let m = termsOf.get(list);
+    if (!m) termsOf.set(list, (m = new Map()));
+    m.set(key, [...(m.get(key) ?? []), t]);
+  };
+  let rc: ReduceConsts | undefined;
+  if (opts.reduce) {
+    const n = opts.reduce.n;
+    const P = (n * (n - 1)) / 2;
+    rc = {
+      n,
+      pairMatrix: floatConst(pairMatrix(n), [P, n]),
+      axis0: typedConst(INT64, [0], [1]),
+      axis1: typedConst(INT64, [1], [1]),
+      fzero: floatConst([0], []),
+      tiny: floatConst([1e-30], []),
+      zeros: typedConst(DOUBLE, new Array<number>(P).fill(0), [P]),
+      count: (c) => typedConst(DOUBLE, [c], []),
+    };
+  }
+  // a skeleton without reduction returns its taps raw: per tap mode, one [N, S] block of every
+  // tapped tensor (flattened, repeated by its count) that the picked branches computed
+  const choices = opts.choices ?? [];
+  const rawConcat = choices.length > 0 && !opts.reduce;
+  const rawKeys = rawConcat ? opts.taps.map((mode) => ({ mode, key: `raw.${mode}` })) : [];
+  const combine = (terms: readonly ReduceTerm[], out: string, p: string): NodeSpec[] => {
+    if (!rawConcat) return sumTerms(terms, out, p, rc!);
+    if (terms.length === 0) {
+      return [
+        { op: 'Flatten', inputs: ['input'], outputs: [`${p}in`], attrs: [{ name: 'axis', i: 1 }] },
+        { op: 'Slice', inputs: [`${p}in`, typedConst(INT64, [0], [1]), typedConst(INT64, [0], [1]), typedConst(INT64, [1], [1])], outputs: [out] },
+      ];
+    }
+    const flat: NodeSpec[] = terms.map((t, k) => ({ op: 'Flatten', inputs: [t.value], outputs: [`${p}f${k}`], attrs: [{ name: 'axis', i: 1 }] }));
+    const parts = terms.flatMap((t, k) => Array<string>(t.count).fill(`${p}f${k}`));
+    return [...flat, { op: 'Concat', inputs: parts, outputs: [out], attrs: [{ name: 'axis', i: 1 }] }];
+  };
+  const reduceTaps = (n: Node, value: string): void => {
+    if (rawConcat) {
+      for (const { mode, key } of rawKeys) if (n.taps[mode] > 0) addTerm(nodes, key, { value, count: n.taps[mode] });
+      return;
+    }
+    if (!rc) return;
+    const made = new Set<ReduceKind>();
+    for (const { kind, mode, key } of reduceKeys) {
+      if (n.taps[mode] <= 0) continue;
+      const red = `${value}.${kind}`;
+      if (!made.has(kind)) {
+        nodes.push(...reduceNodes(kind, value, red, `${value}.${kind}.`, rc));
+        made.add(kind);
+      }
+      addTerm(nodes, key, { value: red, count: n.taps[mode] });
+    }
+  };
+
+  // choices (ir/skeleton.ts): branch nodes go to their own lists; the merge node becomes If cascades
+  const listOf = new Map<number, NodeSpec[]>();
+  const branchLists = choices.map((c) =>
+    c.branches.map((b) => {
+      const list: NodeSpec[] = [];
+      for (let id = b.from; id < b.to; id++) listOf.set(id, list);
+      return list;
+    }),
+  );
+  const choiceAt = new Map(choices.map((c, k) => [c.merge, k]));
+  const condOffset = selectLayout(choices);
+  const condOffsets = condOffset.offsets;
+  const conds = new Set<string>();
+  if (choices.length > 0) graphInputs.push({ name: SELECT_INPUT, dims: [condOffset.length], elem: BOOL });
+  const emitChoice = (k: number, out: string): void => {
+    const c = choices[k]!;
+    const last = c.branches.length - 1;
+    const keys = rawConcat ? rawKeys.map((r) => r.key) : reduceKeys.map((r) => r.key);
+    const elem = (i: number): number => (i === 0 || rawConcat ? FLOAT : DOUBLE);
+    const branchGraph = (b: number, names: string[]): SubgraphSpec => {
+      const list = [...branchLists[k]![b]!];
+      list.push({ op: 'Identity', inputs: [valueOf.get(c.branches[b]!.output)!], outputs: [names[0]!] });
+      const terms = termsOf.get(branchLists[k]![b]!);
+      keys.forEach((key, i) => list.push(...combine(terms?.get(key) ?? [], names[i + 1]!, `${names[i + 1]}.`)));
+      return { name: `${out}_b${b}`, nodes: list, outputs: names.map((name, i) => ({ name, elem: elem(i) })) };
+    };
+    const cascade = (b: number, names: string[]): NodeSpec => {
+      // one condition value per (group, branch), shared by the choices of a group
+      const cond = `sel.${condOffsets[k]! + b}`;
+      if (!conds.has(cond)) {
+        conds.add(cond);
+        mainNodes.push({ op: 'Gather', inputs: [SELECT_INPUT, typedConst(INT64, [condOffsets[k]! + b], [])], outputs: [cond], attrs: [{ name: 'axis', i: 0 }] });
+      }
+      const thenG = branchGraph(b, names.map((x) => `${x}@${b}`));
+      let elseG: SubgraphSpec;
+      if (b + 1 === last) elseG = branchGraph(last, names.map((x) => `${x}@${last}`));
+      else {
+        const inner = names.map((x) => `${x}@e${b}`);
+        elseG = { name: `${out}_e${b}`, nodes: [cascade(b + 1, inner)], outputs: inner.map((name, i) => ({ name, elem: elem(i) })) };
+      }
+      return { op: 'If', inputs: [cond], outputs: names, attrs: [{ name: 'then_branch', g: thenG }, { name: 'else_branch', g: elseG }] };
+    };
+    const names = [out, ...keys.map((key) => `${out}.${key}`)];
+    mainNodes.push(cascade(0, names));
+    keys.forEach((key, i) => addTerm(mainNodes, key, { value: names[i + 1]!, count: 1 }));
+  };
+
   for (const n of g.nodes) {
     const out = `v${n.id}`;
+    nodes = listOf.get(n.id) ?? mainNodes;
+    const choice = choiceAt.get(n.id);
+    if (choice !== undefined) {
+      emitChoice(choice, out);
+      valueOf.set(n.id, out);
+      reduceTaps(n, out);
+      continue;
+    }
+    if (nodes === mainNodes && n.inputs.some((i) => listOf.has(i))) {
+      throw new Error(`${g.label}: ${n.name} reads a value inside a choice branch from outside it`);
+    }
     const ins = n.inputs.map((i) => valueOf.get(i)!);
     const x = ins[0]!;
     const op = n.op;
     if (isTransformerOp(op)) {
       lowerTransformer(n, ins, out, lowering);
       valueOf.set(n.id, out);
+      reduceTaps(n, out);
       continue;
     }
     const emit = (spec: Omit<NodeSpec, 'outputs'> & { outputs?: string[] }): void => {
@@ -406,11 +635,13 @@ export function exportOnnx(g: Graph, weights: Weights, opts: ExportOptions): Exp
       if (first.outputs[0] !== out) throw new Error(`${g.label}: activation ${n.name} lowered to several nodes; cannot repeat it`);
       for (let k = 1; k < n.instances; k++) nodes.push({ ...first, name: `${n.name}#${k}`, outputs: [`${out}_${k}`] });
     }
+    reduceTaps(n, out);
   }
+  nodes = mainNodes;
 
   // Graph outputs name the internal values directly (no Identity copies); a value exposed
   // twice (a tap that is also the classifier input) is one output.
-  const outputs: { name: string; dims: (number | string)[] }[] = [];
+  const outputs: { name: string; dims: (number | string)[]; elem?: number }[] = [];
   const exposed = new Map<number, string>();
   const expose = (node: number): string => {
     const known = exposed.get(node);
@@ -424,7 +655,32 @@ export function exportOnnx(g: Graph, weights: Weights, opts: ExportOptions): Exp
     outputs.push({ name, dims: ['N', ...g.nodes[node]!.shape] });
     return name;
   };
-  const tapOutputs = tappedUnion(g, opts.taps).map((t) => ({ ...t, output: expose(t.node) }));
+  let reducedOutputs: ExportedModel['reducedOutputs'];
+  let reducedY: string | undefined;
+  if (rc && opts.reduce) {
+    const P = (opts.reduce.n * (opts.reduce.n - 1)) / 2;
+    reducedOutputs = reduceKeys.map(({ kind, mode, key }) => {
+      const output = reducedOutput(kind, mode);
+      mainNodes.push(...sumTerms(termsOf.get(mainNodes)?.get(key) ?? [], output, `${output}.`, rc!));
+      outputs.push({ name: output, dims: [P], elem: DOUBLE });
+      return { kind, mode, output };
+    });
+    if (opts.classifierInput !== false) {
+      reducedY = REDUCED_Y;
+      mainNodes.push(...reduceNodes('distances', valueOf.get(g.classifierInput)!, REDUCED_Y, 'r.y.', rc));
+      outputs.push({ name: REDUCED_Y, dims: [P], elem: DOUBLE });
+    }
+  }
+  let rawOutputs: ExportedModel['rawOutputs'];
+  if (rawConcat) {
+    rawOutputs = rawKeys.map(({ mode, key }) => {
+      const output = key;
+      mainNodes.push(...combine(termsOf.get(mainNodes)?.get(key) ?? [], output, `${output}.`));
+      outputs.push({ name: output, dims: ['N', `S_${mode}`] });
+      return { mode, output };
+    });
+  }
+  const tapOutputs = rc || rawConcat ? [] : tappedUnion(g, opts.taps).map((t) => ({ ...t, output: expose(t.node) }));
   const nodeOutputs = opts.nodes?.map((node) => ({ node, size: numel(g.nodes[node]!.shape), output: expose(node) }));
   let bnVarOutputs: { node: number; output: string }[] | undefined;
   if (opts.bnVar) {
@@ -437,7 +693,7 @@ export function exportOnnx(g: Graph, weights: Weights, opts: ExportOptions): Exp
         return { node: n.id, output };
       });
   }
-  const classifierOutput = opts.classifierInput === false ? undefined : expose(g.classifierInput);
+  const classifierOutput = rc || opts.classifierInput === false ? undefined : expose(g.classifierInput);
   let logitsOutput: string | undefined;
   if (opts.logits) {
     logitsOutput = 'logits';
@@ -451,11 +707,12 @@ export function exportOnnx(g: Graph, weights: Weights, opts: ExportOptions): Exp
   w.varint(M.irVersion, irVersionFor(opset));
   w.string(M.producerName, 'rbflex');
   w.message(M.graph, (gw) => {
-    for (const n of nodes) gw.message(G.node, (nw) => writeNode(nw, n));
+    for (const n of mainNodes) gw.message(G.node, (nw) => writeNode(nw, n));
     gw.string(G.name, g.label.replace(/[^\w.-]+/g, '_').slice(0, 120) || 'network');
     for (const t of inits) gw.message(G.initializer, (tw) => writeTensor(tw, t));
-    gw.message(G.input, (vw) => writeValueInfo(vw, 'input', ['N', ...g.nodes[g.input]!.shape]));
-    for (const o of outputs) gw.message(G.output, (vw) => writeValueInfo(vw, o.name, o.dims));
+    gw.message(G.input, (vw) => writeValueInfo(vw, 'input', [opts.reduce ? opts.reduce.n : 'N', ...g.nodes[g.input]!.shape]));
+    for (const i of graphInputs) gw.message(G.input, (vw) => writeValueInfo(vw, i.name, i.dims, i.elem));
+    for (const o of outputs) gw.message(G.output, (vw) => writeValueInfo(vw, o.name, o.dims, o.elem));
   });
   w.message(M.opsetImport, (ow) => ow.string(F.OpsetId.domain, '').varint(F.OpsetId.version, opset));
   if (opts.bn === 'inference') {
@@ -475,5 +732,9 @@ export function exportOnnx(g: Graph, weights: Weights, opts: ExportOptions): Exp
     ...(logitsOutput ? { logitsOutput } : {}),
     ...(nodeOutputs ? { nodeOutputs } : {}),
     ...(bnVarOutputs ? { bnVarOutputs } : {}),
+    ...(opts.weightInputs ? { paramInputs } : {}),
+    ...(reducedOutputs ? { reducedOutputs } : {}),
+    ...(reducedY ? { reducedY } : {}),
+    ...(rawOutputs ? { rawOutputs } : {}),
   };
 }

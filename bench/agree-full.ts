@@ -1,0 +1,113 @@
+/**
+ * In-graph reduction against the float64 host path on the whole NB201 space (or --limit K archs),
+ * RBFleX and NASWOT, 3 CIFAR-10 images, seed 1. Both sides run the same skeleton forward (same
+ * kernels): the shared skeleton session with in-graph float32 reduction against the same skeleton
+ * returning raw taps, reduced in float64 on the host (proxies/rbflex.ts, proxies/naswot.ts).
+ * Archs go in a seeded random order and each result is appended to --out (JSONL), so a partial
+ * run is a uniform sample and a rerun resumes. `--summary` prints the gaps and discordant pairs.
+ *
+ *   nice -n 10 node dist/bench/agree-full.js --out agree.jsonl [--limit K]
+ *   node dist/bench/agree-full.js --out agree.jsonl --summary
+ */
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { SkeletonSessions } from '../src/backends/onnx/reduced.js';
+import { loadImages } from '../src/data/index.js';
+import { initWeights } from '../src/ir/init.js';
+import { REFERENCE_GAMMAS, blocksFor } from '../src/proxies/index.js';
+import { naswotScore } from '../src/proxies/naswot.js';
+import { rbflexScore } from '../src/proxies/rbflex.js';
+import { naswotReduced, rbflexReduced } from '../src/proxies/reduced.js';
+import { weightSeed } from '../src/search/scorer.js';
+import { nb201 } from '../src/spaces/nb201.js';
+import { Rng } from '../src/util/rng.js';
+
+const arg = (k: string): string | undefined => {
+  const i = process.argv.indexOf(k);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+};
+const out = arg('--out') ?? 'agree.jsonl';
+interface Row {
+  arch: string;
+  rbflex: [number, number];
+  naswot: [number, number];
+}
+const done = new Map<string, Row>();
+if (existsSync(out)) {
+  for (const line of readFileSync(out, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      const r = JSON.parse(line) as Row;
+      done.set(r.arch, r);
+    } catch {
+      // a line cut by an interrupted run
+    }
+  }
+}
+
+if (process.argv.includes('--summary')) {
+  const rows = [...done.values()];
+  const num = (v: number | null): number => (v === null ? -Infinity : v);
+  for (const proxy of ['rbflex', 'naswot'] as const) {
+    const a = rows.map((r) => num(r[proxy][0] as number | null));
+    const b = rows.map((r) => num(r[proxy][1] as number | null));
+    let maxGap = 0;
+    let infMismatch = 0;
+    for (let i = 0; i < a.length; i++) {
+      if (!Number.isFinite(a[i]!) || !Number.isFinite(b[i]!)) {
+        if (a[i] !== b[i]) infMismatch++;
+        continue;
+      }
+      maxGap = Math.max(maxGap, Math.abs(a[i]! - b[i]!));
+    }
+    // discordant pairs among pairs not tied on the host side: sort by host score, count inversions
+    // of the graph score between neighbours in host order... exactly, by a merge-sort inversion count
+    const idx = a.map((_, i) => i).sort((i, j) => b[i]! - b[j]! || a[i]! - a[j]!);
+    let discordant = 0;
+    let minHostGapDiscordant = Infinity;
+    // O(n log n) would do; n^2 over 15,625 is 1.2e8 comparisons, a few seconds
+    for (let x = 0; x < idx.length; x++) {
+      for (let y = x + 1; y < idx.length; y++) {
+        const i = idx[x]!;
+        const j = idx[y]!;
+        if (b[i] === b[j]) continue;
+        if (a[i]! > a[j]!) {
+          discordant++;
+          minHostGapDiscordant = Math.min(minHostGapDiscordant, Math.abs(b[j]! - b[i]!));
+        }
+      }
+    }
+    console.log(
+      `${proxy}: ${rows.length} archs, max |graph - host| ${maxGap.toExponential(3)}, -Infinity mismatches ${infMismatch}, ` +
+        `discordant non-tied pairs ${discordant}${discordant ? ` (largest host gap among them: ${minHostGapDiscordant.toExponential(3)})` : ''}`,
+    );
+  }
+  process.exit(0);
+}
+
+const limit = Number(arg('--limit') ?? nb201.size);
+const images = await loadImages(arg('--data') ?? '../shared/data/images/cifar10/cifar10_batch_0.png', { dataset: 'cifar10', n: 3, seed: '1' } as never);
+const order = new Rng('agree-full').sample(nb201.size, Math.min(limit, nb201.size));
+const skel = nb201.skeleton!();
+const sessions = new SkeletonSessions({ threads: 1 });
+const spec = { distances: ['reference' as const], hamming: ['activations' as const] };
+const { gammaK, gammaQ } = REFERENCE_GAMMAS;
+let k = 0;
+const t0 = performance.now();
+for (const i of order) {
+  const arch = nb201.archAt(i);
+  if (done.has(arch)) continue;
+  const g = nb201.build(arch);
+  const w = initWeights(g, weightSeed('1', 'nb201', arch));
+  const r = await sessions.forward(skel, arch, g, w, images, spec);
+  const f = await sessions.forwardRaw(skel, arch, g, w, images, ['reference', 'activations']);
+  const blocks = (mode: 'reference' | 'activations') => blocksFor(f, mode);
+  const y = [{ data: f.y.data, size: f.y.size, count: 1 }];
+  const row: Row = {
+    arch,
+    rbflex: [rbflexReduced(r, 'reference', gammaK, gammaQ).score, rbflexScore(blocks('reference'), y, images.n, gammaK, gammaQ).score],
+    naswot: [naswotReduced(r, g, 'activations'), naswotScore(blocks('activations'), images.n)],
+  };
+  appendFileSync(out, JSON.stringify(row, (_k, v) => (v === -Infinity ? null : v)) + '\n');
+  if (++k % 200 === 0) console.error(`${done.size + k} / ${order.length} (${((performance.now() - t0) / k).toFixed(0)} ms each)`);
+}
+await sessions.close();

@@ -1,0 +1,33 @@
+/**
+ * Skeletons: one graph for a whole family of architectures that differ only in which op sits on
+ * some edges. Each edge is a `Choice` among branches (node id ranges of the graph, built by
+ * `GraphBuilder.choice`); an architecture is one branch index per choice. The ONNX backend lowers a
+ * choice to If nodes and feeds the weights as inputs, so one onnxruntime session serves every
+ * architecture of the family (src/backends/onnx/skeleton.ts).
+ */
+import type { Graph } from './types.js';
+
+export interface ChoiceBranch {
+  /** node ids [from, to) built by this branch (may be empty, e.g. a skip connection) */
+  from: number;
+  to: number;
+  /** the node whose value the branch yields */
+  output: number;
+}
+
+export interface Choice {
+  /** the placeholder node standing for the chosen branch's value (an `add` of the branch outputs) */
+  merge: number;
+  branches: ChoiceBranch[];
+  /** choices of one group always pick the same branch (e.g. one edge in every cell of NB201) */
+  group?: string;
+}
+
+export interface Skeleton {
+  graph: Graph;
+  choices: Choice[];
+  /** what the skeleton depends on besides the space (build options), for session caches */
+  key: string;
+  /** the branch index of every choice for a canonical architecture id */
+  picks(arch: string): number[];
+}
