@@ -463,8 +463,8 @@ async function main(): Promise<void> {
     const cores = availableParallelism();
     console.log(`\ntiming ${o.runs} interleaved round(s) of: ours${variants.map((v) => `, torch ${v}`).join('')}`);
     console.log(`timing ours on path(s): ${o.paths.join(', ')}`);
-    console.log('  ours (graph)    = ScoringSession, onnx backend, worker threads, one shared skeleton session per worker, taps reduced in the graph (the default)');
-    console.log('  ours (host)     = ScoringSession, onnx backend, worker threads, one session per network, raw taps reduced in float64 on the host (--reduce host)');
+    console.log('  ours (graph)    = ScoringSession, onnx backend, worker threads, one shared skeleton session per worker, taps reduced in the graph (--reduce graph)');
+    console.log('  ours (host)     = ScoringSession, onnx backend, worker threads, one session per network, raw taps reduced in float64 on the host (the default)');
     if (variants.includes('efficient')) console.log('  torch efficient = hook outputs into a list, one cat per image, direct squared differences');
     if (variants.includes('procs'))
       console.log(`  torch procs     = the efficient code in ${o.threads} processes x 1 torch thread, archs split round-robin, loops started together`);

@@ -99,8 +99,10 @@ test('Scorer picks the skeleton path only for reducible proxies on a space with 
     settings: { ...REFERENCE_GAMMAS, taps: 'reference' },
     backend: 'onnx',
     seed: '1',
+    reduce: 'graph',
   };
   assert.equal(usesSkeleton(base), true);
+  assert.equal(usesSkeleton({ ...base, reduce: undefined }), false, 'host is the default');
   assert.equal(usesSkeleton({ ...base, reduce: 'host' }), false);
   assert.equal(usesSkeleton({ ...base, backend: 'reference' }), false);
   assert.equal(usesSkeleton({ ...base, proxies: ['params', 'flops'] }), false, 'no forward pass at all');

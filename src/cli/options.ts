@@ -86,10 +86,10 @@ export function addScoringOptions(c: Command): Command {
     .addOption(
       new Option(
         '--reduce <where>',
-        'where the taps are reduced: graph (inside one shared onnxruntime session per space skeleton, for spaces that have one (nb201) and proxies that allow it (rbflex, naswot, params, flops); scores within 1e-3 of host) or host (per-network sessions, raw taps, float64: the reference path)',
+        'where the taps are reduced: host (per-network onnxruntime sessions, raw taps, float64: the reference path) or graph (one shared session per space skeleton, taps reduced inside it: about 3x less CPU; for spaces that have a skeleton (nb201) when every proxy allows it (rbflex, naswot, params, flops), else host; scores differ from host by float32 rounding, see ARCHITECTURE.md)',
       )
         .choices([...REDUCE_MODES])
-        .default('graph'),
+        .default('host'),
     )
     .addOption(new Option('--taps <mode>', 'activation outputs for RBFleX: reference ("ReLU" in the module type, as the authors\' hooks) or activations (activation functions only, as the paper)').choices([...TAP_MODES]))
     .option('--gamma-k <g>', 'RBF width for the activations kernel K; give with --gamma-q (default: the fixed reference value for nb201/sss/transnas, HDA for nafbee)', positiveFloat('--gamma-k'))
