@@ -86,7 +86,7 @@ export function addScoringOptions(c: Command): Command {
     .addOption(
       new Option(
         '--reduce <where>',
-        'where the taps are reduced: host (per-network onnxruntime sessions, raw taps, float64: the reference path) or graph (one shared session per space skeleton, taps reduced inside it: about 3x less CPU; for spaces that have a skeleton (nb201) when every proxy allows it (rbflex, naswot, params, flops), else host; scores differ from host by float32 rounding, see ARCHITECTURE.md)',
+        'where the taps are reduced: host (per-network onnxruntime sessions, raw taps, float64: the reference path) or graph (one shared session per space skeleton, taps reduced inside it: about 2.4x less CPU per network; for spaces that have a skeleton (nb201) when every proxy allows it (rbflex, naswot, params, flops), else host; scores differ from host by float32 rounding, see ARCHITECTURE.md)',
       )
         .choices([...REDUCE_MODES])
         .default('host'),
