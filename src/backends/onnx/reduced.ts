@@ -56,7 +56,8 @@ function collect(model: ExportedModel, res: ort.InferenceSession.OnnxValueMapTyp
   const take = (name: string): Float64Array => {
     const t = res[name];
     if (!t) throw new Error(`${label}: onnxruntime returned no output ${name}`);
-    return t.data as Float64Array;
+    // a copy: output buffers may live in session memory that the next run or release reuses
+    return Float64Array.from(t.data as Float64Array);
   };
   const sums = new Map<string, Float64Array>();
   for (const r of model.reducedOutputs ?? []) sums.set(reducedKey(r.kind, r.mode), take(r.output));
@@ -143,7 +144,7 @@ export class SkeletonSessions {
     const take = (name: string): Float32Array => {
       const t = res[name];
       if (!t) throw new Error(`${g.label}: onnxruntime returned no output ${name}`);
-      return t.data as Float32Array;
+      return (t.data as Float32Array).slice();
     };
     return {
       n: images.n,
