@@ -55,7 +55,7 @@ function conv2d(x: T, n: Node, w: Float32Array, bias: Float32Array | undefined):
               for (let ow = 0; ow < OW; ow++) {
                 const iw = ow * stride[1] - pad[1] + kw * dilation[1];
                 if (iw < 0 || iw >= W) continue;
-                out[rowOut + ow] += wv * x.data[rowIn + iw]!;
+                out[rowOut + ow]! += wv * x.data[rowIn + iw]!;
               }
             }
           }
@@ -221,7 +221,7 @@ function evalNode(n: Node, ins: T[], w: Weights, bsz: number): T {
       const out = new Float64Array(x.data);
       for (let j = 1; j < ins.length; j++) {
         const d = ins[j]!.data;
-        for (let i = 0; i < out.length; i++) out[i] += d[i]!;
+        for (let i = 0; i < out.length; i++) out[i]! += d[i]!;
       }
       return { b: x.b, shape: n.shape, data: out };
     }
