@@ -21,7 +21,7 @@ const CASES: [string, string[], RegExp][] = [
   ['bad arch', ['info', '--arch', '|nor_conv_3x3~0|+|x~0|none~1|+|none~0|none~1|none~2|'], /unknown op "x"/],
   ['bad number', ['score', '--arch', ARCH, '--batch', 'three'], /--batch must be a whole number, got "three"/],
   ['batch too small', ['score', '--arch', ARCH, '--batch', '1'], /--batch must be between 2 and 256/],
-  ['unknown proxy', ['score', '--arch', ARCH, '--proxy', 'rbflex,synflow'], /unknown proxy "synflow"/],
+  ['unknown proxy', ['score', '--arch', ARCH, '--proxy', 'rbflex,synflowz'], /unknown proxy "synflowz"/],
   ['missing data file', ['score', '--arch', ARCH, '--data', '/no/such/file.png'], /\/no\/such\/file\.png/],
   ['missing benchmark', ['search', '--samples', '5', '--trials', '1', '--benchmark', '/no/such/bench.csv'], /\/no\/such\/bench\.csv/],
   ['study without benchmark', ['study', '--samples', '5'], /study needs --benchmark/],

@@ -10,6 +10,7 @@ const USER_ERROR_NAMES = new Set([
   'DistributedError',
   'SpaceError',
   'ProxyError',
+  'GradUnsupportedError',
   'HdaError',
   'DataError',
   'BenchmarkError',

@@ -8,7 +8,8 @@ import { defaultCacheDir } from '../data/download.js';
 import { TAP_MODES, type TapMode } from '../ir/types.js';
 import { HDA_VARIANTS } from '../proxies/hda.js';
 import { REDUCE_MODES, type ReduceMode } from '../search/scorer.js';
-import { type ProxyName, parseProxyList } from '../proxies/index.js';
+import { PROXY_NAMES, type ProxyName, parseProxyList } from '../proxies/index.js';
+import { PROXY_INPUTS_MODES, type ProxyInputsMode } from '../proxies/needs.js';
 import { getSpace, spaceNames } from '../spaces/index.js';
 import type { BuildOptions, Space } from '../spaces/types.js';
 import { TEXT_FORMATS, type TextFormat } from '../text/wordpiece.js';
@@ -53,7 +54,11 @@ export interface CommonOpts {
   vocab?: string;
   bertWeights?: string;
   textFormat?: TextFormat;
+  proxyInputs?: ProxyInputsMode;
 }
+
+/** The --proxy help line: every proxy name, or all. */
+export const PROXY_LIST_HELP = `comma-separated proxies: ${PROXY_NAMES.join(', ')}; or all (docs/PROXIES.md defines each)`;
 
 export function addSpaceOptions(c: Command): Command {
   return c
@@ -98,7 +103,15 @@ export function addScoringOptions(c: Command): Command {
     .addOption(new Option('--hda-variant <v>', 'HDA variant when detecting gammas').choices([...HDA_VARIANTS]).default('paper'))
     .option('--hda-networks <m>', 'networks HDA samples (default 10; nafbee-bert: all 11, as the authors)', int('--hda-networks', 1, 10000))
     .option('--ensemble <list>', `members of the ensemble proxy (default ${DEFAULT_ENSEMBLE.members.join(',')}: chosen on NB201 CIFAR-10, see docs/PROXIES.md)`)
-    .addOption(new Option('--ensemble-aggregation <a>', 'log-rank: sum of log(rank/n) (AZ-NAS); rank: sum of rank/n (Borda)').choices([...AGGREGATIONS]).default(DEFAULT_ENSEMBLE.aggregation));
+    .addOption(new Option('--ensemble-aggregation <a>', 'log-rank: sum of log(rank/n) (AZ-NAS); rank: sum of rank/n (Borda)').choices([...AGGREGATIONS]).default(DEFAULT_ENSEMBLE.aggregation))
+    .addOption(
+      new Option(
+        '--proxy-inputs <mode>',
+        'inputs of gradient proxies (synflow, snip, ...): reference = each at its reference settings (its own batch size, input kind and a batch of --data images with labels), shared = like for like, every proxy on the same --batch images as RBFleX',
+      )
+        .choices([...PROXY_INPUTS_MODES])
+        .default('reference'),
+    );
 }
 
 /** The ensemble spec of --ensemble / --ensemble-aggregation (members checked against the proxy names). */

@@ -1,4 +1,6 @@
 /** What score, hda, search and study share: images, gammas, progress, output helpers. */
+import type { LabelledBatch } from '../proxies/inputs.js';
+import { proxyDataSize } from '../proxies/needs.js';
 import { join } from 'node:path';
 import type { Aggregation } from '../proxies/ensemble.js';
 import cliProgress from 'cli-progress';
@@ -117,6 +119,7 @@ export function openSession(
   gammas: Gammas,
   onProgress: (p: Progress) => void,
   defaultWorkerCount = defaultWorkers(),
+  data?: LabelledBatch,
 ): ScoringSession {
   return new ScoringSession({
     space: space.name,
@@ -134,7 +137,19 @@ export function openSession(
     ...(o.redis ? { remote: remoteOptions(o)! } : {}),
     onProgress,
     ...(list.includes('ensemble') ? { ensemble: ensembleSpec(o) } : {}),
+    proxyInputs: o.proxyInputs ?? 'reference',
+    ...(data ? { data } : {}),
   });
+}
+
+/**
+ * The reference data batch of gradient proxies that read images (`--proxy-inputs reference`): the
+ * largest batch any of them needs, drawn from --data with the same seed, with labels. Undefined when
+ * no proxy needs one.
+ */
+export async function proxyData(space: Space, build: BuildOptions, o: CommonOpts, list: ProxyName[]): Promise<LabelledBatch | undefined> {
+  const n = proxyDataSize(list, o.proxyInputs ?? 'reference');
+  return n === undefined ? undefined : prepareImages(space, build, { ...o, batch: n });
 }
 
 /** The gammas of a run: resolved when rbflex is among the proxies (the others do not use them). */

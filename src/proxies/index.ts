@@ -1,19 +1,30 @@
 /**
- * One proxy interface: a proxy reads the IR (params, flops) or the tapped features of the
- * shared forward pass (rbflex, naswot) and returns a number, higher = predicted better.
+ * One proxy interface: a proxy reads the IR (params, flops), the tapped features of the shared
+ * forward pass (rbflex, naswot) or one gradient pass (synflow, snip, ...), and returns a number,
+ * higher = predicted better. Each proxy declares what it needs (`taps`, `grad`); a scoring session
+ * computes each need once for all proxies.
  */
 import { countFlops, countParams } from '../ir/analysis.js';
 import type { Graph, TapMode } from '../ir/types.js';
 import { type Features, segmentsFor } from '../backends/types.js';
 import type { ReducedFeatures } from '../backends/onnx/reduced.js';
 import type { ReduceKind } from '../backends/onnx/reduce.js';
+import type { Weights } from '../ir/init.js';
+import type { GradResult } from '../grad/types.js';
+import { fisherProxy } from './fisher.js';
+import { gradNormProxy } from './grad-norm.js';
+import { graspProxy } from './grasp.js';
+import { jacovProxy } from './jacov.js';
+import { type GradNeed, registerNeedLookup } from './needs.js';
+import { snipProxy } from './snip.js';
+import { logsynflowProxy, synflowProxy } from './synflow.js';
 import { SWAP_REG, ZEN_GAMMA, mecoRunner, swapRunner, zenRunner } from './modern.js';
 import { naswotScore } from './naswot.js';
 import type { ProxyRun } from './run.js';
 import { naswotReduced, rbflexReduced } from './reduced.js';
 import { type ColumnBlock, rbflexScore } from './rbflex.js';
 
-export const PROXY_NAMES = ['rbflex', 'naswot', 'params', 'flops', 'meco', 'swap', 'swap-reg', 'zen', 'ensemble'] as const;
+export const PROXY_NAMES = ['rbflex', 'naswot', 'params', 'flops', 'meco', 'swap', 'swap-reg', 'zen', 'ensemble', 'synflow', 'logsynflow', 'snip', 'grasp', 'fisher', 'grad_norm', 'jacov'] as const;
 export type ProxyName = (typeof PROXY_NAMES)[number];
 
 /** The fixed kernel widths of the reference scripts for NB201, NATS-SSS and TransNAS. */
@@ -30,12 +41,18 @@ export interface ProxySettings {
 export interface ProxyContext {
   graph: Graph;
   features?: Features;
+  /** the network's own weights (as initialised, signs kept) */
+  weights?: Weights;
+  /** the gradient pass answering this proxy's `grad` need */
+  grad?: GradResult;
 }
 
 export interface Proxy {
   name: ProxyName;
   /** needs a forward pass; and which tap modes */
   taps: TapMode[];
+  /** needs a gradient pass, and which (see needs.ts) */
+  grad?: GradNeed;
   /** a string that changes whenever the proxy's result could (for the score cache) */
   key(s: ProxySettings): string;
   /** runs its own pass with its authors' settings instead of reading the shared forward pass (meco, swap, zen) */
@@ -100,6 +117,13 @@ export const PROXIES: Record<ProxyName, (s: ProxySettings) => Proxy> = {
       throw new ProxyError('ensemble ranks a set of networks: score it through a session (score, search, study), not one network alone');
     },
   }),
+  synflow: synflowProxy,
+  logsynflow: logsynflowProxy,
+  snip: snipProxy,
+  grasp: graspProxy,
+  fisher: fisherProxy,
+  grad_norm: gradNormProxy,
+  jacov: jacovProxy,
 };
 
 function ownPass(name: ProxyName, key: string, run: ProxyRun): Proxy {
@@ -118,16 +142,20 @@ export class ProxyError extends Error {
   override name = 'ProxyError';
 }
 
+/** `a,b,c`, or `all` for every proxy (`all` may be mixed with names). */
 export function parseProxyList(s: string): ProxyName[] {
   const names = s
     .split(',')
     .map((x) => x.trim())
-    .filter(Boolean);
+    .filter(Boolean)
+    .flatMap((x) => (x === 'all' ? [...PROXY_NAMES] : [x]));
   if (names.length === 0) throw new ProxyError('no proxy named; choose from ' + PROXY_NAMES.join(', '));
   for (const n of names) {
     if (!(PROXY_NAMES as readonly string[]).includes(n)) {
-      throw new ProxyError(`unknown proxy "${n}"; choose from ${PROXY_NAMES.join(', ')}`);
+      throw new ProxyError(`unknown proxy "${n}"; choose from ${PROXY_NAMES.join(', ')} or all`);
     }
   }
   return [...new Set(names)] as ProxyName[];
 }
+
+registerNeedLookup((name) => ((PROXY_NAMES as readonly string[]).includes(name) ? PROXIES[name as ProxyName]({ ...REFERENCE_GAMMAS, taps: 'reference' }).grad : undefined));

@@ -9,6 +9,8 @@ import type { ImageBatch } from '../backends/types.js';
 import { PROXIES, type ProxyName } from '../proxies/index.js';
 import type { BuildOptions, Space } from '../spaces/types.js';
 import { type ScorerConfig, usesSkeleton } from './scorer.js';
+import { gradBackendName } from '../grad/index.js';
+import { needKey } from '../proxies/needs.js';
 
 /** A short content hash of an image batch (shape and every value). */
 export function imagesKey(images: ImageBatch): string {
@@ -47,7 +49,14 @@ export function proxyKeysOf(config: ScorerConfig, engine: Partial<Record<ProxyNa
     const p = PROXIES[name](config.settings);
     const base =
       p.taps.length > 0 ? `${p.key(config.settings)}:backend=${config.backend}:bn=per-image${path}` : p.run ? `${p.key(config.settings)}:backend=${config.backend}` : p.key(config.settings);
-    out[name] = `${base}:engine=${engine[name] ?? 'none'}`;
+    let grad = '';
+    if (p.grad) {
+      // gradient proxies: the need, the input mode, the gradient backend and the data batch they read
+      const mode = config.proxyInputs ?? 'reference';
+      grad = `:grad=${needKey(p.grad)}:inputs=${mode}:gb=${gradBackendName(config.backend, p.grad.precision)}`;
+      if (p.grad.input === 'data' && mode === 'reference') grad += `:data=${config.data ? imagesKey(config.data) : 'none'}`;
+    }
+    out[name] = `${base}${grad}:engine=${engine[name] ?? 'none'}`;
   }
   return out;
 }

@@ -125,7 +125,11 @@ export async function proxyFingerprint(name: ProxyName, parts: EngineParts = def
   const settings: ProxySettings = { ...REFERENCE_GAMMAS, taps: 'reference' };
   const g = canaryGraph();
   try {
-    const r = await scoreNetwork(g, () => parts.init(g, 'rbflex-canary/weights'), canaryImages(parts), [PROXIES[name](settings)], settings, parts.backend);
+    const images = canaryImages(parts);
+    const r = await scoreNetwork(g, () => parts.init(g, 'rbflex-canary/weights'), images, [PROXIES[name](settings)], settings, parts.backend, undefined, {
+      backend: 'onnx',
+      sources: { mode: 'shared', images, seed: 'rbflex-canary' },
+    });
     h.floats([r.scores[name] ?? Number.NaN]).text(r.notes?.[name] ?? '');
   } catch (e) {
     h.text(`error: ${e instanceof Error ? e.message : String(e)}`);

@@ -35,14 +35,19 @@ export function trialSample(source: ArchSource, seed: string, trial: number, sam
   return sampleArchs(source, Rng.derive(seed, 'search-trial', trial), samples);
 }
 
-/** The highest score wins; ties go to the earlier-sampled arch. -Infinity never beats a finite score. */
+/** The value a score ranks by: NaN (and a missing score) ranks last, with -Infinity. */
+export function rankValue(v: number | undefined): number {
+  return v === undefined || Number.isNaN(v) ? -Infinity : v;
+}
+
+/** The highest score wins; ties go to the earlier-sampled arch. -Infinity and NaN never beat a finite score. */
 export function pickBest(archs: readonly string[], scores: Map<string, ArchScore>, proxy: ProxyName): { arch: string; score: number } {
-  let best: { arch: string; score: number } | undefined;
+  let best: { arch: string; score: number; rank: number } | undefined;
   for (const a of archs) {
     const s = scores.get(a)!.scores[proxy]!;
-    if (!best || s > best.score) best = { arch: a, score: s };
+    if (!best || rankValue(s) > best.rank) best = { arch: a, score: s, rank: rankValue(s) };
   }
-  return best!;
+  return { arch: best!.arch, score: best!.score };
 }
 
 export async function runSearch(o: {
@@ -88,14 +93,15 @@ export interface ProxyStudy {
   correlations: Correlations;
   /** top-k hit rate for k = 1%, 5%, 10% of the archs (at least 1) */
   topK: { fraction: number; k: number; hitRate: number }[];
-  /** -Infinity scores (singular kernels) */
+  /** -Infinity scores (singular kernels, ...) and NaN scores: they rank last */
   degenerate: number;
 }
 
 export function analyseStudy(rows: readonly StudyRow[], proxies: readonly ProxyName[]): ProxyStudy[] {
   const acc = rows.map((r) => r.accuracy);
   return proxies.map((p) => {
-    const s = rows.map((r) => r.scores[p]!);
+    const raw = rows.map((r) => r.scores[p]);
+    const s = raw.map(rankValue);
     return {
       proxy: p,
       correlations: correlations(s, acc),
@@ -103,7 +109,7 @@ export function analyseStudy(rows: readonly StudyRow[], proxies: readonly ProxyN
         const k = Math.max(1, Math.round(fraction * rows.length));
         return { fraction, k, hitRate: topKHitRate(s, acc, k) };
       }),
-      degenerate: s.filter((v) => v === -Infinity).length,
+      degenerate: raw.filter((v) => v === undefined || v === -Infinity || Number.isNaN(v)).length,
     };
   });
 }

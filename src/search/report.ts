@@ -108,7 +108,7 @@ export function studyMarkdown(o: {
   const lines = [`# ${o.title}`, '', '## Setup', '', '| setting | value |', '|---|---|'];
   for (const [k, v] of o.setup) lines.push(`| ${k} | ${v} |`);
   lines.push('', `## Correlation with ground truth (${o.n} architectures)`, '');
-  lines.push('| proxy | Kendall tau-b | Spearman rho | Pearson r (finite) | top-1% hit | top-5% hit | top-10% hit | -Inf scores |');
+  lines.push('| proxy | Kendall tau-b | Spearman rho | Pearson r (finite) | top-1% hit | top-5% hit | top-10% hit | -Inf/NaN scores |');
   lines.push('|---|---|---|---|---|---|---|---|');
   for (const s of o.studies) {
     const c = s.correlations;

@@ -12,6 +12,10 @@ import { type Weights, initWeights } from '../ir/init.js';
 import type { Graph, TapMode } from '../ir/types.js';
 import type { ProxyRun } from '../proxies/run.js';
 import { PROXIES, type Proxy, ProxyError, type ProxyName, type ProxySettings } from '../proxies/index.js';
+import { gradBackend, gradBackendName } from '../grad/index.js';
+import type { GradRequest, GradResult } from '../grad/types.js';
+import { type InputSources, type LabelledBatch, batchOf, gradInput, labelsFor } from '../proxies/inputs.js';
+import { type ProxyInputsMode, groupNeeds, passKey } from '../proxies/needs.js';
 import { getSpace } from '../spaces/index.js';
 import type { BuildOptions, Space } from '../spaces/types.js';
 
@@ -31,6 +35,10 @@ export interface ScorerConfig {
    * per-network session, reduced in float64 here (the reference path).
    */
   reduce?: ReduceMode;
+  /** gradient proxies: each at its reference settings (default) or all on RBFleX's images */
+  proxyInputs?: ProxyInputsMode;
+  /** the reference data batch of gradient proxies that read images (mode `reference`) */
+  data?: LabelledBatch;
 }
 
 export type ReduceMode = 'graph' | 'host';
@@ -41,7 +49,7 @@ export function usesSkeleton(config: ScorerConfig, space: Space = getSpace(confi
   if ((config.reduce ?? 'host') !== 'graph' || config.backend !== 'onnx' || !space.skeleton) return false;
   const ps = config.proxies.map((p) => PROXIES[p](config.settings));
   // proxies with their own forward runs (p.run) need the per-network path
-  return ps.some((p) => p.taps.length > 0) && ps.every((p) => !p.run && (p.taps.length === 0 || p.reduced));
+  return ps.some((p) => p.taps.length > 0) && ps.every((p) => !p.run && !p.grad && (p.taps.length === 0 || p.reduced));
 }
 
 export interface ArchScore {
@@ -64,6 +72,46 @@ export function weightSeed(seed: string, space: string, arch: string): string {
 
 export { imagesKey } from './cache-key.js';
 
+/** What gradient proxies run with: the backend choice, the input sources and the seed. */
+export interface GradContext {
+  backend: BackendName;
+  sources: InputSources;
+  threads?: number;
+}
+
+/** Every gradient need of these proxies, computed once per distinct pass. */
+async function gradientPasses(graph: Graph, w: Weights, proxies: readonly Proxy[], ctx: GradContext): Promise<Map<string, GradResult>> {
+  const out = new Map<string, GradResult>();
+  const needs = proxies.flatMap((p) => (p.grad ? [p.grad] : []));
+  const classes = graph.nodes[graph.output]!.shape.reduce((a, d) => a * d, 1);
+  for (const [k, need] of groupNeeds(needs)) {
+    if (need.objective === 'cross-entropy' && graph.nodes[graph.output]!.shape.length !== 1) {
+      const names = proxies.filter((p) => p.grad && passKey(p.grad) === k).map((p) => p.name).join(', ');
+      throw new ProxyError(`${names}: ${graph.label} ends in a [${graph.nodes[graph.output]!.shape.join('x')}] feature map, not class logits; cross-entropy proxies need a classifier (use synflow, logsynflow, jacov or the forward proxies)`);
+    }
+    const { x, from } = gradInput(need, ctx.sources, graph.nodes[graph.input]!.shape);
+    const objective: GradRequest['objective'] =
+      need.objective === 'sum' ? { kind: 'sum' } : { kind: 'cross-entropy', labels: labelsFor(from, batchOf(need, ctx.sources), classes, ctx.sources.seed) };
+    const backend = gradBackend(gradBackendName(ctx.backend, need.precision), ctx.threads ?? 1);
+    const base: GradRequest = {
+      objective,
+      bn: need.bn,
+      absWeights: need.absWeights,
+      wrt: { weights: (need.wrt.weights ?? false) || (need.wrt.hvp ?? false), input: need.wrt.input ?? false, outputProducts: need.wrt.outputProducts ?? false },
+    };
+    const r = await backend.gradients(graph, w, x, base);
+    if (need.wrt.hvp) {
+      // GraSP: H g with g the weight gradient of this same pass, over conv / linear weights
+      const v = new Map<number, Float32Array | Float64Array>();
+      for (const n of graph.nodes) if (n.op.kind === 'conv2d' || n.op.kind === 'linear') v.set(n.id, r.weights!.get(n.id)!.weight!);
+      const h = await backend.gradients(graph, w, x, { ...base, wrt: { hvp: v } });
+      r.hvp = h.hvp!;
+    }
+    out.set(k, r);
+  }
+  return out;
+}
+
 /**
  * Every proxy on one network: one forward pass (when a proxy needs features), shared by all.
  * `weights` is called only when a forward pass is needed.
@@ -77,13 +125,22 @@ export async function scoreNetwork(
   backend: Backend,
   /** the network's weight seed: proxies that draw their own initialisation (swap, zen) need it */
   weightSeed?: string,
+  grad?: GradContext,
 ): Promise<Pick<ArchScore, 'scores' | 'notes'>> {
   const taps = [...new Set(proxies.flatMap((p) => p.taps))];
-  const features = taps.length > 0 ? await backend.forward(graph, weights(), images, { taps, bn: 'per-image' }) : undefined;
+  let w: Weights | undefined;
+  const wts = (): Weights => (w ??= weights());
+  const features = taps.length > 0 ? await backend.forward(graph, wts(), images, { taps, bn: 'per-image' }) : undefined;
+  let passes: Map<string, GradResult> | undefined;
+  if (proxies.some((p) => p.grad)) {
+    if (!grad) throw new ProxyError(`${proxies.filter((p) => p.grad).map((p) => p.name).join(', ')}: gradient proxies cannot run here (no gradient inputs were set up)`);
+    passes = await gradientPasses(graph, wts(), proxies, grad);
+  }
   const scores: ArchScore['scores'] = {};
   const notes: ArchScore['notes'] = {};
   for (const p of proxies) {
-    const r = p.run ? await runOwnPass(p.name, p.run, graph, weights, images, backend, weightSeed) : p.score(features ? { graph, features } : { graph }, settings);
+    const gr = p.grad ? passes!.get(passKey(p.grad)) : undefined;
+    const r = p.run ? await runOwnPass(p.name, p.run, graph, weights, images, backend, weightSeed) : p.score({ graph, ...(features ? { features } : {}), ...(gr ? { grad: gr, weights: wts() } : {}) }, settings);
     scores[p.name] = r.value;
     if (r.note) notes[p.name] = r.note;
   }
@@ -142,10 +199,15 @@ export class Scorer {
     const graph = this.space.build(canonical, this.config.build);
     const seed = weightSeed(this.config.seed, this.space.name, canonical);
     const weights = () => (this.space.initWeights ? this.space.initWeights(graph, seed, this.config.build) : initWeights(graph, seed));
+    const grad: GradContext = {
+      backend: this.config.backend,
+      sources: { mode: this.config.proxyInputs ?? 'reference', images: this.images, ...(this.config.data ? { data: this.config.data } : {}), seed: this.config.seed },
+      threads: this.config.threads ?? 1,
+    };
     const r =
       this.skeleton && proxies.some((p) => p.taps.length > 0)
         ? await this.scoreReduced(canonical, graph, weights(), proxies)
-        : await scoreNetwork(graph, weights, this.images, proxies, this.config.settings, this.backend, seed);
+        : await scoreNetwork(graph, weights, this.images, proxies, this.config.settings, this.backend, seed, grad);
     return { arch: canonical, ...r, ms: performance.now() - t0, forward: proxies.some((p) => p.taps.length > 0) };
   }
 

@@ -7,6 +7,8 @@ import type { TapMode } from '../ir/types.js';
 import { DEFAULT_ENSEMBLE } from '../proxies/ensemble.js';
 import { PROXY_NAMES, ProxyError, type ProxyName, type ProxySettings, REFERENCE_GAMMAS } from '../proxies/index.js';
 import { type EnsembleSpec, applyEnsemble, expandEnsemble } from './ensemble-scores.js';
+import type { LabelledBatch } from '../proxies/inputs.js';
+import type { ProxyInputsMode } from '../proxies/needs.js';
 import { getSpace } from '../spaces/index.js';
 import type { BuildOptions, Space } from '../spaces/types.js';
 import { ScoreCache } from './cache.js';
@@ -44,6 +46,10 @@ export interface SessionOptions {
   onProgress?: (p: Progress) => void;
   /** members and aggregation of the `ensemble` proxy (default DEFAULT_ENSEMBLE) */
   ensemble?: EnsembleSpec;
+  /** gradient proxies: reference settings (default) or RBFleX's images for all */
+  proxyInputs?: ProxyInputsMode;
+  /** the reference data batch of gradient proxies that read images (see proxyDataBatch) */
+  data?: LabelledBatch;
 }
 
 export class ScoringSession {
@@ -91,6 +97,8 @@ export class ScoringSession {
       seed: o.seed ?? '1',
       // without worker threads, let onnxruntime use the cores inside each network instead
       threads: this.workers === 0 ? defaultWorkers() : 1,
+      proxyInputs: o.proxyInputs ?? 'reference',
+      ...(o.data ? { data: o.data } : {}),
     };
     const ctx = {
       space: `${this.space.name}#${spaceFingerprint(this.space, build)}`,

@@ -5,13 +5,15 @@
  */
 import { NdsBenchmark } from '../benchmarks/json-benchmarks.js';
 import { checkNdsRecords } from '../search/nds-check.js';
+import { type PickedAccuracy, pickedAccuracy } from '../search/proxy-compare.js';
+import { type ProxyInputsMode, proxyDataSize } from '../proxies/needs.js';
 import type { BackendName, ImageBatch } from '../backends/types.js';
 import type { EnsembleSpec } from '../search/ensemble-scores.js';
 import type { RemoteOptions } from '../distributed/coordinator.js';
 import type { Benchmark } from '../benchmarks/types.js';
 import type { TapMode } from '../ir/types.js';
 import type { ProxyName } from '../proxies/index.js';
-import { type ProxyStudy, type StudyRow, analyseStudy } from '../search/protocol.js';
+import { type ProxyStudy, type StudyRow, analyseStudy, rankValue } from '../search/protocol.js';
 import type { Progress } from '../search/runner.js';
 import { ScoringSession, type SessionOptions } from '../search/session.js';
 import { type Correlations, correlations, meanStd, ranks } from '../search/stats.js';
@@ -55,6 +57,8 @@ export interface StudyOptions {
   session?: (o: SessionOptions) => Pick<ScoringSession, 'score' | 'close' | 'scoringMs' | 'scored' | 'cached'>;
   onProgress?: (p: Progress & { seed: string; repeat: number }) => void;
   log?: (s: string) => void;
+  /** gradient proxies: reference settings (default; a data batch of their size is drawn per seed) or RBFleX's images */
+  proxyInputs?: ProxyInputsMode;
 }
 
 export interface StudyRepeat {
@@ -64,6 +68,8 @@ export interface StudyRepeat {
   gammas?: { gammaK: number; gammaQ: number; source: string };
   rows: StudyRow[];
   studies: ProxyStudy[];
+  /** picked accuracy under the search protocol, per proxy */
+  picked: PickedAccuracy[];
   /** scoring wall time, s */
   seconds: number;
   scored: number;
@@ -135,7 +141,11 @@ export async function runStudy(o: StudyOptions): Promise<StudyResult> {
       ...(o.taps ? { taps: o.taps } : {}),
       ...(o.log ? { log: o.log } : {}),
     });
+    const dataSize = proxyDataSize(list, o.proxyInputs ?? 'reference');
+    const data = dataSize === undefined ? undefined : typeof o.images === 'function' ? await o.images(`${seed}/proxy-data`) : await imagesFor(space, build, { ...spec, batch: dataSize }, seed);
     const session = open({
+      proxyInputs: o.proxyInputs ?? 'reference',
+      ...(data ? { data } : {}),
       space: space.name,
       build,
       images,
@@ -159,6 +169,7 @@ export async function runStudy(o: StudyOptions): Promise<StudyResult> {
         ...(gammas ? { gammas } : {}),
         rows,
         studies: analyseStudy(rows, list),
+        picked: pickedAccuracy(rows, list, seed),
         seconds: session.scoringMs / 1000,
         scored: session.scored,
         cached: session.cached,
@@ -171,7 +182,7 @@ export async function runStudy(o: StudyOptions): Promise<StudyResult> {
   const spread: SeedSpread[] = list.map((p) => {
     const taus = repeats.map((r) => r.studies.find((s) => s.proxy === p)!.correlations.kendall);
     const meanRank = new Float64Array(archs.length);
-    for (const r of repeats) ranks(r.rows.map((x) => x.scores[p]!)).forEach((v, i) => (meanRank[i]! += v / repeats.length));
+    for (const r of repeats) ranks(r.rows.map((x) => rankValue(x.scores[p]))).forEach((v, i) => (meanRank[i]! += v / repeats.length));
     return { proxy: p, kendall: taus, ...meanStd(taus), meanRank: correlations([...meanRank], accuracy) };
   });
   const first = repeats[0]!;

@@ -11,10 +11,11 @@ import {
   addSpaceOptions,
   buildOptions,
   int,
+  PROXY_LIST_HELP,
   proxies,
   resolveSpace,
 } from '../options.js';
-import { type GammaOpts, describeImages, gammasFor, openSession, prepareImages, progressBar } from '../prepare.js';
+import { type GammaOpts, describeImages, gammasFor, openSession, prepareImages, progressBar, proxyData } from '../prepare.js';
 
 interface ScoreOpts extends CommonOpts, GammaOpts {
   arch?: string[];
@@ -44,7 +45,7 @@ export function registerScore(program: Command): void {
   addSpaceOptions(c);
   addImageOptions(c);
   addScoringOptions(c)
-    .option('--proxy <list>', 'comma-separated proxies: rbflex, naswot, params, flops', 'rbflex')
+    .option('--proxy <list>', PROXY_LIST_HELP, 'rbflex')
     .option('--workers <n>', 'worker threads (default: 1 per core when scoring many)', int('--workers', 0, 256))
     .option('--no-cache', 'do not read or write the score cache')
     .option('--json', 'one JSON object per architecture: {"arch":..,"scores":{"rbflex":..}} (-Infinity as the string "-Infinity")')
@@ -82,7 +83,7 @@ are not comparable.`,
       };
       const gammas = await gammasFor(list, space, build, images, o, log);
       const bar = progressBar('scoring', !o.json && archs.length > 4);
-      const session = openSession(space, build, images, o, list, gammas, bar.onProgress, archs.length > 4 ? defaultWorkers() : 0);
+      const session = openSession(space, build, images, o, list, gammas, bar.onProgress, archs.length > 4 ? defaultWorkers() : 0, await proxyData(space, build, o, list));
       try {
         const scores = await session.score(archs);
         bar.stop();

@@ -8,8 +8,8 @@ import { published } from '../../search/published.js';
 import { fmtNum, jsonSafe } from '../../search/report.js';
 import { UsageError } from '../errors.js';
 import { type RedisOpts, addRedisOptions } from '../redis-options.js';
-import { type CommonOpts, addImageOptions, addScoringOptions, addSpaceOptions, buildOptions, int, proxies, resolveSpace } from '../options.js';
-import { type GammaOpts, describeImages, gammasFor, openSession, prepareImages, progressBar } from '../prepare.js';
+import { type CommonOpts, PROXY_LIST_HELP, addImageOptions, addScoringOptions, addSpaceOptions, buildOptions, int, proxies, resolveSpace } from '../options.js';
+import { type GammaOpts, describeImages, gammasFor, openSession, prepareImages, progressBar, proxyData } from '../prepare.js';
 
 export interface BenchOpts {
   benchmark?: string;
@@ -80,7 +80,7 @@ export function registerSearch(program: Command): void {
     .option('--population <p>', `evolution: population size (default ${EVOLUTION_DEFAULTS.population})`, int('--population', 2, 100000))
     .option('--tournament <k>', `evolution: tournament size (default ${EVOLUTION_DEFAULTS.tournament})`, int('--tournament', 1, 100000))
     .option('--trials <t>', 'independent trials (T)', int('--trials', 1, 10000), 10)
-    .option('--proxy <list>', 'proxies, each searched separately on the same samples: rbflex, naswot, params, flops', 'rbflex')
+    .option('--proxy <list>', PROXY_LIST_HELP, 'rbflex')
     .option('--workers <n>', 'worker threads (default: 1 per core)', int('--workers', 0, 256))
     .option('--no-cache', 'do not read or write the score cache')
     .option('--json', 'print the result as one JSON object (no progress bar)');
@@ -120,7 +120,7 @@ Without --data the images are seeded synthetic Gaussian images (the built-in def
       const bar = progressBar('searching', !o.json);
       // evolution scores a network at a time from many runs at once: it reports progress itself
       const evolve = o.strategy === 'evolution';
-      const session = openSession(space, build, images, o, list, gammas, evolve ? () => {} : bar.onProgress);
+      const session = openSession(space, build, images, o, list, gammas, evolve ? () => {} : bar.onProgress, undefined, await proxyData(space, build, o, list));
       const dataset = build.dataset;
       const accuracy = bench ? (a: string) => bench.accuracy(a, dataset, o.metric) : undefined;
       try {

@@ -7,7 +7,7 @@ import { studySummary, writeStudyOutputs } from '../../study/outputs.js';
 import { UsageError } from '../errors.js';
 import { prepareOutDir } from '../out-path.js';
 import { type RedisOpts, addRedisOptions, remoteOptions } from '../redis-options.js';
-import { type CommonOpts, addImageOptions, addScoringOptions, addSpaceOptions, buildOptions, ensembleSpec, int, proxies, resolveSpace } from '../options.js';
+import { type CommonOpts, PROXY_LIST_HELP, addImageOptions, addScoringOptions, addSpaceOptions, buildOptions, ensembleSpec, int, proxies, resolveSpace } from '../options.js';
 import { type GammaOpts, cachePath, downloadBar, gammaChoice, imageSpec, progressBar } from '../prepare.js';
 import { type BenchOpts, addBenchmarkOptions, applyTask, openGroundTruth } from './search.js';
 interface StudyOpts extends CommonOpts, GammaOpts, BenchOpts, RedisOpts {
@@ -33,7 +33,7 @@ export function registerStudy(program: Command): void {
   addScoringOptions(c)
     .option('--samples <n>', 'architectures sampled (seeded) from the benchmark', int('--samples', 2, 10_000_000), 1000)
     .option('--all', 'every architecture the benchmark has')
-    .option('--proxy <list>', 'proxies to compare', 'rbflex,naswot,params,flops')
+    .option('--proxy <list>', PROXY_LIST_HELP, 'rbflex,naswot,params,flops')
     .option('--repeats <k>', 'repeat with k seeds (<seed>.0 .. <seed>.k-1: new images, weights and HDA gammas each) and report the spread', int('--repeats', 1, 1000), 1)
     .option('--out <dir>', 'write scores.csv, summary.json, report.md and <proxy>.svg into this folder (created if missing; checked before scoring)')
     .option('--force', 'overwrite a report already in --out')
@@ -84,6 +84,7 @@ architectures' mean rank over the seeds.`,
           gammas: gammaChoice(o),
           ...(o.taps ? { taps: o.taps } : {}),
           backend: o.backend,
+          ...(o.proxyInputs ? { proxyInputs: o.proxyInputs } : {}),
           ...(o.workers !== undefined ? { workers: o.workers } : {}),
           ...(cachePath(o) ? { cachePath: cachePath(o)! } : {}),
           ...(list.includes('ensemble') ? { ensemble: ensembleSpec(o) } : {}),
@@ -116,13 +117,15 @@ architectures' mean rank over the seeds.`,
       for (const r of result.repeats) {
         const g = r.gammas ? `; gamma_k ${r.gammas.gammaK}, gamma_q ${r.gammas.gammaQ} (${r.gammas.source})` : '';
         out(`seed ${r.seed}: images ${r.images}${g}`);
-        out('  proxy        kendall  spearman  pearson   top-1%  top-5%  top-10%  -Inf');
+        out('  proxy        kendall  spearman  pearson   top-1%  top-5%  top-10%  -Inf/NaN  picked acc');
         for (const s of r.studies) {
           const c = s.correlations;
+          const pk = r.picked.find((x) => x.proxy === s.proxy)!;
           out(
-            `  ${s.proxy.padEnd(10)} ${fmtCorr(c.kendall).padStart(8)} ${fmtCorr(c.spearman).padStart(9)} ${fmtCorr(c.pearson).padStart(8)} ${s.topK.map((t) => t.hitRate.toFixed(3).padStart(7)).join(' ')} ${String(s.degenerate).padStart(5)}`,
+            `  ${s.proxy.padEnd(10)} ${fmtCorr(c.kendall).padStart(8)} ${fmtCorr(c.spearman).padStart(9)} ${fmtCorr(c.pearson).padStart(8)} ${s.topK.map((t) => t.hitRate.toFixed(3).padStart(7)).join(' ')} ${String(s.degenerate).padStart(9)}  ${pk.mean.toFixed(2)} +- ${pk.std.toFixed(2)}`,
           );
         }
+        out(`  (picked acc: best-scored of ${r.picked[0]?.samples} archs drawn from the studied set, ${r.picked[0]?.trials} seeded trials)`);
       }
       if (o.repeats > 1) {
         out(`across ${o.repeats} seeds:`);
