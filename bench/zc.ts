@@ -1,0 +1,83 @@
+/**
+ * Gradient proxies: rbflex against the same definitions in PyTorch (bench/peer/zc_torch.py, Debian
+ * /usr/bin/python3 + python3-torch) on the same NB201 architectures and the same 32 CIFAR-10 images.
+ * Per proxy: median per-network wall time, one network at a time with 2 threads on both sides
+ * (rbflex: onnxruntime intra-op threads; torch: set_num_threads), and the ratio. Then the throughput
+ * of every proxy together (forward and gradient) in a ScoringSession with one worker per core, and the
+ * full-space estimate (15,625 cells).
+ *
+ *   node dist/bench/zc.js [--archs 100] [--proxies synflow,snip,grad_norm,fisher,grasp,jacov] [--threads 2]
+ *                         [--data PNG] [--no-peer] [--python /usr/bin/python3] [--all-archs 30]
+ * Prints figures; asserts nothing.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadImages } from '../src/data/index.js';
+import { PROXY_NAMES, type ProxyName, parseProxyList } from '../src/proxies/index.js';
+import { Scorer } from '../src/search/scorer.js';
+import { ScoringSession } from '../src/search/session.js';
+import { nb201 } from '../src/spaces/nb201.js';
+import { Rng } from '../src/util/rng.js';
+
+const args = process.argv.slice(2);
+const get = (k: string, d: string): string => {
+  const i = args.indexOf(k);
+  return i >= 0 ? args[i + 1]! : d;
+};
+const median = (v: number[]): number => {
+  const s = [...v].sort((a, b) => a - b);
+  return s.length ? (s[(s.length - 1) >> 1]! + s[s.length >> 1]!) / 2 : NaN;
+};
+
+async function main(): Promise<void> {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const root = resolve(here, '..', '..');
+  const shared = process.env.RBFLEX_SHARED_DATA ?? join(root, '..', 'shared', 'data');
+  const n = Number(get('--archs', '100'));
+  const threads = Number(get('--threads', '2'));
+  const proxies = parseProxyList(get('--proxies', 'synflow,snip,grad_norm,fisher,grasp,jacov'));
+  const data = get('--data', join(shared, 'images', 'cifar10', 'cifar10_batch_0.png'));
+  const archs = new Rng('zc-bench').sample(nb201.size, n).map((i) => nb201.archAt(i));
+  const images = await loadImages(data, { dataset: 'cifar10', n: 32, seed: '1' });
+  const small = await loadImages(data, { dataset: 'cifar10', n: 3, seed: '1' });
+  const tmp = mkdtempSync(join(tmpdir(), 'rbflex-zc-'));
+  try {
+    writeFileSync(join(tmp, 'archs.txt'), archs.join('\n'));
+    writeFileSync(join(tmp, 'images.bin'), new Uint8Array(images.data.buffer, images.data.byteOffset, images.data.byteLength));
+    console.log(`gradient proxies, ${n} NB201 archs, 32 CIFAR-10 images, one network at a time, ${threads} threads each side`);
+    console.log('proxy        rbflex ms/net   torch ms/net   speed-up');
+    for (const p of proxies) {
+      const scorer = new Scorer({ space: 'nb201', build: { dataset: 'cifar10' }, proxies: [p], settings: { gammaK: 1, gammaQ: 1, taps: 'reference' }, backend: 'onnx', seed: '1', threads, proxyInputs: 'reference', data: images }, small);
+      for (const a of archs.slice(0, 2)) await scorer.score(a);
+      const ours: number[] = [];
+      for (const a of archs) ours.push((await scorer.score(a)).ms);
+      let theirs = NaN;
+      if (!args.includes('--no-peer') && p !== 'logsynflow') {
+        const r = spawnSync(get('--python', '/usr/bin/python3'), [join(root, 'bench', 'peer', 'zc_torch.py'), '--archs', join(tmp, 'archs.txt'), '--images', join(tmp, 'images.bin'), '--shape', '32,3,32,32', '--proxy', p, '--threads', String(threads)], { encoding: 'utf8', maxBuffer: 1 << 26 });
+        if (r.status === 0) theirs = median((JSON.parse(r.stdout) as { ms: number[] }).ms);
+        else process.stderr.write(`torch peer failed for ${p}: ${r.stderr.split('\n').slice(-3).join(' ')}\n`);
+      }
+      const o = median(ours);
+      console.log(`${p.padEnd(12)} ${o.toFixed(1).padStart(13)} ${theirs.toFixed(1).padStart(14)} ${(theirs / o).toFixed(2).padStart(10)}x`);
+    }
+    // every proxy at once, one worker per core: throughput and the full-space estimate
+    const allN = Number(get('--all-archs', '30'));
+    const all: ProxyName[] = [...PROXY_NAMES];
+    const session = new ScoringSession({ space: 'nb201', build: { dataset: 'cifar10' }, images: small, data: images, proxies: all, seed: '1' });
+    const t0 = performance.now();
+    await session.score(archs.slice(0, allN));
+    const s = (performance.now() - t0) / 1000;
+    await session.close();
+    console.log(`all ${all.length} proxies (${all.join(', ')}): ${allN} networks in ${s.toFixed(1)} s = ${(allN / s).toFixed(2)} networks/s; full NB201 (15,625) estimate ${((15625 / (allN / s)) / 60).toFixed(0)} min`);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
+  process.exit(1);
+});
