@@ -75,7 +75,7 @@ function evalNode(n: Node, ins: T[], p: { weight?: Vec; bias?: Vec } | undefined
       const out = new Float64Array(x.data);
       for (let j = 1; j < ins.length; j++) {
         const d = ins[j]!.data;
-        for (let i = 0; i < out.length; i++) out[i] += d[i]!;
+        for (let i = 0; i < out.length; i++) out[i]! += d[i]!;
       }
       return { b: x.b, shape: n.shape, data: out };
     }
@@ -142,7 +142,7 @@ function backward(g: Graph, params: ParamMap, tape: Tape, dlogits: Float64Array,
     const cur = grads[id];
     // always a copy: one dy can flow to several inputs (add), and forward values are shared (identity)
     if (!cur) grads[id] = { b: d.b, shape: d.shape, data: new Float64Array(d.data) };
-    else for (let i = 0; i < cur.data.length; i++) cur.data[i] += d.data[i]!;
+    else for (let i = 0; i < cur.data.length; i++) cur.data[i]! += d.data[i]!;
   };
   for (let id = g.nodes.length - 1; id >= 0; id--) {
     const n = g.nodes[id]!;

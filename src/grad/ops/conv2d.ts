@@ -68,7 +68,7 @@ export function conv2dForward(op: Conv2dOp, x: T, outShape: readonly number[], w
   const xd = x.data;
   each(g, x.b, (_oc, _cin, wIdx, rowIn, rowOut, ow0, ow1, off) => {
     const wv = w[wIdx]!;
-    for (let ow = ow0; ow < ow1; ow++) out[rowOut + ow] += wv * xd[rowIn + ow * s + off]!;
+    for (let ow = ow0; ow < ow1; ow++) out[rowOut + ow]! += wv * xd[rowIn + ow * s + off]!;
   });
   return { b: x.b, shape: outShape, data: out };
 }
@@ -88,9 +88,9 @@ export function conv2dBackward(op: Conv2dOp, x: T, dy: T, w: Vec, wantInput: boo
       const gy = dyd[rowOut + ow]!;
       const ix = rowIn + ow * s + off;
       acc += gy * xd[ix]!;
-      if (dx) dx[ix] += gy * wv;
+      if (dx) dx[ix]! += gy * wv;
     }
-    dw[wIdx] += acc;
+    dw[wIdx]! += acc;
   });
   let db: Float64Array | undefined;
   if (op.bias) {
@@ -101,7 +101,7 @@ export function conv2dBackward(op: Conv2dOp, x: T, dy: T, w: Vec, wantInput: boo
         let a = 0;
         const o = (n * op.outC + oc) * hw;
         for (let k = 0; k < hw; k++) a += dyd[o + k]!;
-        db[oc] += a;
+        db[oc]! += a;
       }
     }
   }

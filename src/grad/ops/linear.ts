@@ -23,10 +23,10 @@ export function linearBackward(op: LinearOp, x: T, dy: T, w: Vec, wantInput: boo
   for (let n = 0; n < x.b; n++) {
     for (let o = 0; o < outF; o++) {
       const g = dy.data[n * outF + o]!;
-      if (db) db[o] += g;
+      if (db) db[o]! += g;
       for (let i = 0; i < inF; i++) {
-        dw[o * inF + i] += g * x.data[n * inF + i]!;
-        if (dx) dx[n * inF + i] += g * w[o * inF + i]!;
+        dw[o * inF + i]! += g * x.data[n * inF + i]!;
+        if (dx) dx[n * inF + i]! += g * w[o * inF + i]!;
       }
     }
   }

@@ -58,7 +58,7 @@ export function poolBackward(op: PoolOp, x: T, dy: T, argmax?: Int32Array): T {
   const OW = dy.shape[2]!;
   const dx = new Float64Array(x.data.length);
   if (op.kind === 'maxpool') {
-    for (let i = 0; i < dy.data.length; i++) dx[argmax![i]!] += dy.data[i]!;
+    for (let i = 0; i < dy.data.length; i++) dx[argmax![i]!]! += dy.data[i]!;
     return { b: x.b, shape: x.shape, data: dx };
   }
   for (let bc = 0; bc < x.b * C; bc++) {
@@ -82,7 +82,7 @@ export function poolBackward(op: PoolOp, x: T, dy: T, argmax?: Int32Array): T {
           if (ih < 0 || ih >= H) continue;
           for (let kw = 0; kw < op.kernel[1]; kw++) {
             const iw = w0 + kw;
-            if (iw >= 0 && iw < W) dx[i0 + ih * W + iw] += g;
+            if (iw >= 0 && iw < W) dx[i0 + ih * W + iw]! += g;
           }
         }
       }

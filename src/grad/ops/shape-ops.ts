@@ -60,7 +60,7 @@ export function gatherBackward(op: ResizeOp | SliceOp, x: T, dy: T): T {
   const dx = new Float64Array(x.data.length);
   for (let bc = 0; bc < x.b * C; bc++) {
     for (let oh = 0; oh < OH; oh++) {
-      for (let ow = 0; ow < OW; ow++) dx[bc * H * W + rows[oh]! * W + cols[ow]!] += dy.data[bc * OH * OW + oh * OW + ow]!;
+      for (let ow = 0; ow < OW; ow++) dx[bc * H * W + rows[oh]! * W + cols[ow]!]! += dy.data[bc * OH * OW + oh * OW + ow]!;
     }
   }
   return { b: x.b, shape: x.shape, data: dx };
