@@ -133,7 +133,8 @@ export function buildOptions(space: Space, o: { dataset?: string; resolution?: n
     throw new UsageError(`--dataset ${dataset} is not a dataset of ${space.name}; choose one of ${space.datasets.join(', ')}`);
   }
   if (o.resolution !== undefined && !space.takesResolution) {
-    throw new UsageError(`--resolution applies to spaces with a free input size (${spacesTakingResolution().join(', ')}); ${space.name} networks take the dataset's image size`);
+    const why = space.loadInputs ? '--resolution does not apply to text input' : "its networks take the dataset's image size";
+    throw new UsageError(`--resolution applies to spaces with a free input size (${spacesTakingResolution().join(', ')}); ${space.name}: ${why}`);
   }
   const b: BuildOptions = {};
   if (dataset !== undefined) b.dataset = dataset;
