@@ -15,7 +15,8 @@
 import type { ProxyName } from '../proxies/index.js';
 import { type ArchSource, type Space, SpaceError, archList, sampleArchs } from '../spaces/types.js';
 import { Rng } from '../util/rng.js';
-import type { AccuracyFn, ScoreFn, SearchResult, TrialPick } from './protocol.js';
+import type { ScoreFn, SearchResult, TrialPick } from './protocol.js';
+import type { StrategyInput } from './strategy.js';
 import { meanStd } from './stats.js';
 
 export interface EvolutionOptions {
@@ -90,19 +91,7 @@ async function evolveOnce(o: {
   return { best: best!, scored: order };
 }
 
-export async function runEvolution(o: {
-  space: Space;
-  seed: string;
-  /** networks scored per trial */
-  samples: number;
-  trials: number;
-  proxies: ProxyName[];
-  score: ScoreFn;
-  accuracy?: AccuracyFn;
-  pool?: readonly string[];
-  evolution?: EvolutionOptions;
-  onProgress?: (done: number, total: number) => void;
-}): Promise<SearchResult> {
+export async function runEvolution(o: Omit<StrategyInput, 'scoringMs'>): Promise<SearchResult> {
   const P = o.evolution?.population ?? EVOLUTION_DEFAULTS.population;
   const S = o.evolution?.tournament ?? EVOLUTION_DEFAULTS.tournament;
   if (!Number.isInteger(P) || P < 2) throw new SpaceError(`evolution: population must be at least 2, got ${P}`);

@@ -50,18 +50,23 @@ export function pickBest(archs: readonly string[], scores: Map<string, ArchScore
   return { arch: best!.arch, score: best!.score };
 }
 
-export async function runSearch(o: {
+/** What every search strategy is given: the space, seeded trials, and how to score and look up accuracy. */
+export interface SearchInput {
   space: Space;
   seed: string;
+  /** networks scored per trial (random: sampled; evolution: budget) */
   samples: number;
   trials: number;
   proxies: ProxyName[];
   score: ScoreFn;
   accuracy?: AccuracyFn;
+  /** time spent scoring so far, ms (random search reports scoring time only) */
   scoringMs: () => number;
-  /** an arch pool to sample from instead of the whole space (e.g. the benchmark's archs) */
+  /** sample from these architectures only (a benchmark covering part of the space) */
   pool?: readonly string[];
-}): Promise<SearchResult> {
+}
+
+export async function runSearch(o: SearchInput): Promise<SearchResult> {
   const source = o.pool ? archList(o.pool) : o.space;
   const trialArchs = Array.from({ length: o.trials }, (_, t) => trialSample(source, o.seed, t, o.samples));
   const before = o.scoringMs();

@@ -4,27 +4,13 @@
  * as fitness, S networks scored per trial). Both return the same SearchResult, so the CLI and
  * reports do not care which ran.
  */
-import type { ProxyName } from '../proxies/index.js';
-import type { Space } from '../spaces/types.js';
 import { type EvolutionOptions, runEvolution } from './evolution.js';
-import { type AccuracyFn, type ScoreFn, type SearchResult, runSearch } from './protocol.js';
+import { type SearchInput, type SearchResult, runSearch } from './protocol.js';
 
 export const STRATEGY_NAMES = ['random', 'evolution'] as const;
 export type StrategyName = (typeof STRATEGY_NAMES)[number];
 
-export interface StrategyInput {
-  space: Space;
-  seed: string;
-  /** networks scored per trial (random: sampled; evolution: budget) */
-  samples: number;
-  trials: number;
-  proxies: ProxyName[];
-  score: ScoreFn;
-  accuracy?: AccuracyFn;
-  /** time spent scoring so far, ms (random search reports scoring time only) */
-  scoringMs: () => number;
-  /** sample from these architectures only (a benchmark covering part of the space) */
-  pool?: readonly string[];
+export interface StrategyInput extends SearchInput {
   evolution?: EvolutionOptions;
   /** progress in networks (evolution; random search reports through the scoring session) */
   onProgress?: (done: number, total: number) => void;
