@@ -126,41 +126,8 @@ export class ScoringSession {
       last = p;
       this.o.onProgress?.(p);
     };
-    if (this.o.remote) {
-      const { scoreRemote } = await import('../distributed/coordinator.js');
-      try {
-        const out = await scoreRemote(archs, {
-          config: this.config,
-          images: this.o.images,
-          proxies: this.computed,
-          proxyKeys,
-          contextKey: this.contextKey,
-          ...(this.cache ? { cache: this.cache } : {}),
-          remote: this.o.remote,
-          onProgress,
-        });
-        if (this.ensemble) applyEnsemble(out, this.ensemble);
-        return out;
-      } finally {
-        this.scoringMs += performance.now() - t0;
-        if (last) {
-          this.cached += last.cached;
-          this.scored += last.done - last.cached;
-        }
-      }
-    }
-    if (!this.pool) this.pool = new ScorePool(this.config, this.o.images, this.workers);
     try {
-      const out = await scoreAll(archs, {
-        pool: this.pool,
-        proxies: this.computed,
-        proxyKeys,
-        ...(this.cache ? { cache: this.cache } : {}),
-        onProgress,
-        onScored: (r) => {
-          if (r.forward) this.forwardPasses++;
-        },
-      });
+      const out = this.o.remote ? await this.scoreRemote(archs, proxyKeys, onProgress) : await this.scoreLocal(archs, proxyKeys, onProgress);
       if (this.ensemble) applyEnsemble(out, this.ensemble);
       return out;
     } finally {
@@ -170,6 +137,34 @@ export class ScoringSession {
         this.scored += last.done - last.cached;
       }
     }
+  }
+
+  private async scoreRemote(archs: string[], proxyKeys: Record<string, string>, onProgress: (p: Progress) => void): Promise<Map<string, ArchScore>> {
+    const { scoreRemote } = await import('../distributed/coordinator.js');
+    return scoreRemote(archs, {
+      config: this.config,
+      images: this.o.images,
+      proxies: this.computed,
+      proxyKeys,
+      contextKey: this.contextKey,
+      ...(this.cache ? { cache: this.cache } : {}),
+      remote: this.o.remote!,
+      onProgress,
+    });
+  }
+
+  private async scoreLocal(archs: string[], proxyKeys: Record<string, string>, onProgress: (p: Progress) => void): Promise<Map<string, ArchScore>> {
+    if (!this.pool) this.pool = new ScorePool(this.config, this.o.images, this.workers);
+    return scoreAll(archs, {
+      pool: this.pool,
+      proxies: this.computed,
+      proxyKeys,
+      ...(this.cache ? { cache: this.cache } : {}),
+      onProgress,
+      onScored: (r) => {
+        if (r.forward) this.forwardPasses++;
+      },
+    });
   }
 
   async close(): Promise<void> {
