@@ -27,6 +27,8 @@ test('jobs are validated field by field; scores survive the wire bit for bit', (
     config: { space: 'nb201', build: { dataset: 'cifar10' }, proxies: ['rbflex'], settings: { gammaK: 1e-12, gammaQ: 2e-12, taps: 'reference' }, backend: 'onnx', seed: '1' },
   };
   assert.equal(validateJob(ok).config.settings.gammaK, 1e-12);
+  assert.equal(validateJob(ok).config.reduce, undefined, 'no reduce: the worker uses its default');
+  assert.equal(validateJob({ ...ok, config: { ...ok.config, reduce: 'host' } }).config.reduce, 'host', 'the coordinator\'s tap reduction travels with the job');
   const bad: [unknown, RegExp][] = [
     [null, /not an object/],
     [{ ...ok, extra: 1 }, /unknown field "extra"/],
@@ -36,6 +38,7 @@ test('jobs are validated field by field; scores survive the wire bit for bit', (
     [{ ...ok, config: { ...ok.config, proxies: ['rm -rf'] } }, /config.proxies\[0\]/],
     [{ ...ok, config: { ...ok.config, settings: { ...ok.config.settings, gammaK: -1 } } }, /gammaK/],
     [{ ...ok, config: { ...ok.config, build: { dataset: 'x', evil: true } } }, /config.build has an unknown field/],
+    [{ ...ok, config: { ...ok.config, reduce: 'gpu' } }, /config.reduce must be one of graph, host/],
   ];
   for (const [job, re] of bad) assert.throws(() => validateJob(job), (e: Error) => e instanceof JobError && re.test(e.message), String(re));
   const r = { arch: 'a', scores: { rbflex: -Infinity, naswot: 0.1 + 0.2, params: 123 }, notes: { rbflex: 'singular' }, ms: 5 };

@@ -102,7 +102,7 @@ test('Scorer picks the skeleton path only for reducible proxies on a space with 
     reduce: 'graph',
   };
   assert.equal(usesSkeleton(base), true);
-  assert.equal(usesSkeleton({ ...base, reduce: undefined }), false, 'host is the default');
+  assert.equal(usesSkeleton({ ...base, reduce: undefined }), true, 'graph is the default where it applies');
   assert.equal(usesSkeleton({ ...base, reduce: 'host' }), false);
   assert.equal(usesSkeleton({ ...base, backend: 'reference' }), false);
   assert.equal(usesSkeleton({ ...base, proxies: ['params', 'flops'] }), false, 'no forward pass at all');

@@ -91,10 +91,10 @@ export function addScoringOptions(c: Command): Command {
     .addOption(
       new Option(
         '--reduce <where>',
-        'where the taps are reduced: host (per-network onnxruntime sessions, raw taps, float64: the reference path) or graph (one shared session per space skeleton, taps reduced inside it: about 2.4x less CPU per network; for spaces that have a skeleton (nb201) when every proxy allows it (rbflex, naswot, params, flops), else host; scores differ from host by float32 rounding, see ARCHITECTURE.md)',
+        'where the taps are reduced: graph (default: one shared onnxruntime session per space skeleton, taps reduced inside it, about 2.4x less CPU per network; used for spaces that have a skeleton (nb201) when every proxy allows it (rbflex, naswot, params, flops), host otherwise; RBFleX scores differ from host by float32 rounding, at most 5e-6 over the whole NB201 space, see ARCHITECTURE.md) or host (per-network sessions, raw taps reduced in float64: the reference path)',
       )
         .choices([...REDUCE_MODES])
-        .default('host'),
+        .default('graph'),
     )
     .addOption(new Option('--taps <mode>', 'activation outputs for RBFleX: reference ("ReLU" in the module type, as the authors\' hooks) or activations (activation functions only, as the paper)').choices([...TAP_MODES]))
     .option('--gamma-k <g>', 'RBF width for the activations kernel K; give with --gamma-q (default: the fixed reference value for nb201/sss/transnas, HDA for nafbee)', positiveFloat('--gamma-k'))

@@ -137,7 +137,7 @@ export async function scoreRemote(archs: readonly string[], o: RemoteRun): Promi
         format: JOB_FORMAT,
         engine,
         rbflex: rbflexVersion(),
-        config: { space: o.config.space, build: o.config.build, proxies: need, settings: o.config.settings, backend: o.config.backend, seed: o.config.seed },
+        config: { space: o.config.space, build: o.config.build, proxies: need, settings: o.config.settings, backend: o.config.backend, seed: o.config.seed, ...(o.config.reduce ? { reduce: o.config.reduce } : {}) },
         images: imagesKey,
         archs: chunk,
       };

@@ -6,7 +6,7 @@
 import { BACKEND_NAMES, type BackendName } from '../backends/types.js';
 import { TAP_MODES, type TapMode } from '../ir/types.js';
 import { PROXY_NAMES, type ProxyName } from '../proxies/index.js';
-import type { ArchScore, ScorerConfig } from '../search/scorer.js';
+import { REDUCE_MODES, type ArchScore, type ReduceMode, type ScorerConfig } from '../search/scorer.js';
 import { spaceNames } from '../spaces/index.js';
 import type { BuildOptions } from '../spaces/types.js';
 
@@ -96,7 +96,7 @@ export function validateJob(data: unknown): JobData {
   if (!/^[0-9a-f]{16}$/.test(images)) fail('images must be a 16-digit hex content hash');
   const c = data.config;
   if (!isObj(c)) fail('config must be an object');
-  onlyKeys(c, ['space', 'build', 'proxies', 'settings', 'backend', 'seed', 'threads'], 'config');
+  onlyKeys(c, ['space', 'build', 'proxies', 'settings', 'backend', 'seed', 'threads', 'reduce'], 'config');
   const space = str(c.space, 'config.space', 100);
   if (!spaceNames().includes(space)) fail(`config.space "${space}" is not a space of this rbflex`);
   if (!Array.isArray(c.proxies) || c.proxies.length === 0 || c.proxies.length > PROXY_NAMES.length) fail('config.proxies must be a non-empty list');
@@ -111,6 +111,8 @@ export function validateJob(data: unknown): JobData {
   if (typeof taps !== 'string' || !(TAP_MODES as readonly string[]).includes(taps)) fail('config.settings.taps must be a tap mode');
   const backend = c.backend;
   if (typeof backend !== 'string' || !(BACKEND_NAMES as readonly string[]).includes(backend)) fail('config.backend must be a backend name');
+  const reduce = c.reduce;
+  if (reduce !== undefined && (typeof reduce !== 'string' || !(REDUCE_MODES as readonly string[]).includes(reduce))) fail(`config.reduce must be one of ${REDUCE_MODES.join(', ')}`);
   if (!Array.isArray(data.archs) || data.archs.length === 0 || data.archs.length > MAX_ARCHS_PER_JOB) fail(`archs must be a list of 1..${MAX_ARCHS_PER_JOB}`);
   const archs = data.archs.map((a, i) => str(a, `archs[${i}]`, 2000));
   return {
@@ -127,6 +129,7 @@ export function validateJob(data: unknown): JobData {
       backend: backend as BackendName,
       seed: str(c.seed, 'config.seed', 500),
       threads: 1,
+      ...(reduce !== undefined ? { reduce: reduce as ReduceMode } : {}),
     },
   };
 }

@@ -30,8 +30,8 @@ export interface ScorerConfig {
   /** onnxruntime threads per session */
   threads?: number;
   /**
-   * Where the taps are reduced: `graph` = inside a shared skeleton session when the space has a
-   * skeleton and every proxy is reducible (else as `host`); `host` (default) = raw taps out of a
+   * Where the taps are reduced: `graph` (default) = inside a shared skeleton session when the space
+   * has a skeleton and every proxy is reducible (else as `host`); `host` = raw taps out of a
    * per-network session, reduced in float64 here (the reference path).
    */
   reduce?: ReduceMode;
@@ -46,7 +46,7 @@ export const REDUCE_MODES: readonly ReduceMode[] = ['graph', 'host'];
 
 /** Whether a config scores through a shared skeleton session with in-graph reduction. */
 export function usesSkeleton(config: ScorerConfig, space: Space = getSpace(config.space)): boolean {
-  if ((config.reduce ?? 'host') !== 'graph' || config.backend !== 'onnx' || !space.skeleton) return false;
+  if ((config.reduce ?? 'graph') !== 'graph' || config.backend !== 'onnx' || !space.skeleton) return false;
   const ps = config.proxies.map((p) => PROXIES[p](config.settings));
   // proxies with their own forward runs (p.run) need the per-network path
   return ps.some((p) => p.taps.length > 0) && ps.every((p) => !p.run && !p.grad && (p.taps.length === 0 || p.reduced));

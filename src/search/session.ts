@@ -35,7 +35,7 @@ export interface SessionOptions {
   taps?: TapMode;
   /** default 'onnx' */
   backend?: BackendName;
-  /** where taps are reduced (ScorerConfig.reduce; default host) */
+  /** where taps are reduced (ScorerConfig.reduce; default graph, which falls back to host where it does not apply) */
   reduce?: ReduceMode;
   /** worker threads, 0 = score in this thread (default: one per core) */
   workers?: number;
