@@ -13,8 +13,8 @@ import type { HdaVariant } from '../proxies/hda.js';
 import type { Progress } from '../search/runner.js';
 import type { BuildOptions, Space } from '../spaces/types.js';
 import { type GammaChoice, type Gammas, givenGammas, resolveGammas as libResolveGammas } from '../study/gammas.js';
-import { type ImageSpec, imagesFor } from '../study/images.js';
-import { type CommonOpts, ensembleSpec } from './options.js';
+import { type ImageSpec, describeImages as describeStudyImages, imagesFor } from '../study/images.js';
+import { type CommonOpts, ensembleSpec, resolveSpace } from './options.js';
 import { type RedisOpts, remoteOptions } from './redis-options.js';
 
 /** A byte progress bar for downloads and unpacking (on a terminal, not with --json). */
@@ -50,14 +50,20 @@ export function imageSpec(o: CommonOpts, onProgress?: (p: LoadProgress) => void)
     ...(o.vocab ? { vocab: o.vocab } : {}),
     ...(o.textFormat ? { textFormat: o.textFormat } : {}),
     ...(onProgress ? { onProgress } : {}),
+    onNote: note,
   };
+}
+
+/** a resize note of the image loader, on stderr */
+function note(line: string): void {
+  process.stderr.write(`${line}\n`);
 }
 
 /** loadImages with a download bar (score --onnx: no space to check against). */
 export async function loadImagesWithProgress(o: CommonOpts, dataset: string, resolution: number | undefined): Promise<ImageBatch> {
   const bar = downloadBar(o);
   try {
-    return await loadImages(o.data, { dataset, n: o.batch, seed: o.seed, augment: o.augment ?? false, ...(resolution !== undefined ? { resolution } : {}), ...(o.cacheDir ? { cacheDir: o.cacheDir } : {}), onProgress: bar.onProgress });
+    return await loadImages(o.data, { dataset, n: o.batch, seed: o.seed, augment: o.augment ?? false, ...(resolution !== undefined ? { resolution } : {}), ...(o.cacheDir ? { cacheDir: o.cacheDir } : {}), onProgress: bar.onProgress, onNote: note });
   } finally {
     bar.stop();
   }
@@ -165,5 +171,6 @@ export function cachePath(o: CommonOpts & { cache?: boolean }): string | undefin
 }
 
 export function describeImages(o: CommonOpts, images: ImageBatch): string {
-  return `${images.n} x ${images.c}x${images.h}x${images.w} from ${o.data}${o.augment ? ' (augmented)' : ''}, seed ${o.seed}`;
+  const text = o.space !== undefined && resolveSpace(o.space).loadInputs !== undefined;
+  return describeStudyImages({ data: o.data, ...(o.augment ? { augment: true } : {}) }, images, o.seed, text);
 }

@@ -32,11 +32,13 @@ import { type DatasetInfo, datasetInfo } from './datasets.js';
 import { type DownloadProgress, defaultCacheDir, ensureCifar, unpackInto } from './download.js';
 import { drawAugmentation, type RawImage, resizeImage, writeNormalised } from './image.js';
 import { type ImageSource, openImageSource, type Split } from './sources.js';
+import { resizeNote } from './validate.js';
 
 export { DATASETS, datasetInfo, type DatasetInfo } from './datasets.js';
 export { CIFAR_ARCHIVES, defaultCacheDir, downloadFile, ensureCifar, md5File, type DownloadProgress } from './download.js';
 export { decodeImage, resizeImage, type RawImage } from './image.js';
 export { openImageSource, type ImageSource, type Split } from './sources.js';
+export { checkImageFile, checkImageFiles, resizeNote, type ImageSize } from './validate.js';
 export { DataError } from '../util/errors.js';
 
 export type LoadProgress = DownloadProgress | { phase: 'read'; done: number; total: number; file: string };
@@ -64,6 +66,8 @@ export interface LoadImagesOptions {
   /** replace the official archive URL / checksum (mirrors, tests) */
   mirror?: { url: string; md5: string };
   onProgress?: (p: LoadProgress) => void;
+  /** one line when images are resized or squashed to the target size (once per call, not per image) */
+  onNote?: (line: string) => void;
 }
 
 /** An image batch plus where each image came from. */
@@ -92,7 +96,12 @@ export async function loadImages(src: string, opts: LoadImagesOptions): Promise<
   const indices = new Rng(`images:${opts.seed}`).sample(source.count, opts.n);
   const raw = await source.read(indices);
   opts.onProgress?.({ phase: 'read', done: raw.length, total: raw.length, file: source.path });
-  return assemble(raw, indices, source, ds, opts);
+  const out = assemble(raw, indices, source, ds, opts);
+  if (source.images && opts.onNote) {
+    const note = resizeNote(source.path, source.images.files, source.images.sizes, out.h, out.w);
+    if (note) opts.onNote(note);
+  }
+  return out;
 }
 
 async function resolveSource(src: string, opts: LoadImagesOptions): Promise<ImageSource> {

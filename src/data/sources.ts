@@ -22,6 +22,7 @@ import { basename, extname, join, relative, sep } from 'node:path';
 import { DataError, fsProblem, readBytes, readHead } from '../util/errors.js';
 import { NdArray, type PyDict, type PyValue, expectDict, pyNumber, unpickle } from '../util/pickle.js';
 import { decodeImage, isPng, pngSize, type RawImage } from './image.js';
+import { type ImageSize, checkImageFile, checkImageFiles } from './validate.js';
 
 export type Split = 'train' | 'test';
 
@@ -33,6 +34,8 @@ export interface ImageSource {
   readonly count: number;
   /** read images by index, in the order given */
   read(indices: readonly number[]): Promise<RawImage[]>;
+  /** image files of their own size (folders, single images): each file and its size, all checked when opened */
+  readonly images?: { files: readonly string[]; sizes: readonly ImageSize[] };
 }
 
 const IMAGE_EXT = new Set(['.png', '.jpg', '.jpeg']);
@@ -263,6 +266,7 @@ export class SpriteSource implements ImageSource {
       const head = readHead(f, 32);
       const s = pngSize(head);
       if (!s) throw new DataError(f, 'wrong format: not a PNG');
+      checkImageFile(f); // the whole file, now: not when a seed first draws one of its rows
       if (s.w !== 1024) throw new DataError(f, `wrong format: a row-packed sprite is 1024 pixels wide (one 32x32 image per row), this is ${s.w}`);
       return s.h;
     });
@@ -324,7 +328,11 @@ export class FolderSource implements ImageSource {
       return c === undefined ? undefined : this.classes.indexOf(c);
     });
     this.count = files.length;
+    // every file, before any scoring (not only those a seed draws)
+    this.images = { files, sizes: checkImageFiles(files) };
   }
+
+  readonly images: { files: readonly string[]; sizes: readonly ImageSize[] };
 
   async read(indices: readonly number[]): Promise<RawImage[]> {
     checkIndices(this, indices);
@@ -340,7 +348,10 @@ export class FolderSource implements ImageSource {
 export class SingleImageSource implements ImageSource {
   readonly kind = 'image';
   readonly count = 1;
-  constructor(readonly path: string) {}
+  readonly images: { files: readonly string[]; sizes: readonly ImageSize[] };
+  constructor(readonly path: string) {
+    this.images = { files: [path], sizes: [checkImageFile(path)] };
+  }
   async read(indices: readonly number[]): Promise<RawImage[]> {
     checkIndices(this, indices);
     return indices.map(() => decodeImage(readBytes(this.path), this.path));

@@ -19,6 +19,15 @@ export interface CacheContext {
   seed: string;
 }
 
+export interface CachedScore {
+  value: number;
+  note?: string;
+  /** wall time of the network computation that produced it (with the proxies computed alongside), ms */
+  ms: number;
+  /** when it was stored (ISO) */
+  created: string;
+}
+
 export class ScoreCache {
   private readonly db: Database.Database;
   private readonly getStmt: Database.Statement;
@@ -48,7 +57,7 @@ export class ScoreCache {
       )`);
       db.pragma(`user_version = ${SCHEMA_VERSION}`);
       this.getStmt = db.prepare(
-        'SELECT value, note FROM scores WHERE space=? AND build=? AND images=? AND seed=? AND proxy=? AND arch=?',
+        'SELECT value, note, ms, created FROM scores WHERE space=? AND build=? AND images=? AND seed=? AND proxy=? AND arch=?',
       );
       this.putStmt = db.prepare(
         `INSERT OR REPLACE INTO scores (space, build, images, seed, proxy, arch, value, note, ms, created)
@@ -61,17 +70,21 @@ export class ScoreCache {
     }
   }
 
-  /** value for a proxy key, or undefined when not cached. -Infinity round-trips. */
-  get(proxyKey: string, arch: string): { value: number; note?: string } | undefined {
+  /**
+   * Value for a proxy key, or undefined when not cached. -Infinity round-trips. `ms` and `created`
+   * say how long the computation that stored it took and when: the proxies of one arch computed
+   * together share one row time (`put`), so a computation is counted once by its (created, ms) pair.
+   */
+  get(proxyKey: string, arch: string): CachedScore | undefined {
     const c = this.ctx;
     const row = this.getStmt.get(c.space, c.build, c.images, c.seed, proxyKey, arch) as
-      | { value: number | null; note: string | null }
+      | { value: number | null; note: string | null; ms: number | null; created: string }
       | undefined;
     if (!row || row.value === null) return undefined;
-    return row.note ? { value: row.value, note: row.note } : { value: row.value };
+    return { value: row.value, ...(row.note ? { note: row.note } : {}), ms: row.ms ?? 0, created: row.created };
   }
 
-  /** store several proxies' values of one arch in one transaction */
+  /** store several proxies' values of one arch in one transaction; `ms` is the time of computing them all */
   put(arch: string, entries: { proxyKey: string; value: number; note?: string }[], ms: number): void {
     const c = this.ctx;
     const now = new Date().toISOString();

@@ -96,7 +96,8 @@ export interface StudyRow {
 export interface ProxyStudy {
   proxy: ProxyName;
   correlations: Correlations;
-  /** top-k hit rate for k = 1%, 5%, 10% of the archs (at least 1) */
+  /** top-k hit rate for k = 1%, 5%, 10% of the archs (rounded, at least 1); NaN ("n/a") where that share
+   * of n is less than one network (top-1% below n = 100, top-5% below 20, top-10% below 10) */
   topK: { fraction: number; k: number; hitRate: number }[];
   /** -Infinity scores (singular kernels, ...) and NaN scores: they rank last */
   degenerate: number;
@@ -112,7 +113,7 @@ export function analyseStudy(rows: readonly StudyRow[], proxies: readonly ProxyN
       correlations: correlations(s, acc),
       topK: [0.01, 0.05, 0.1].map((fraction) => {
         const k = Math.max(1, Math.round(fraction * rows.length));
-        return { fraction, k, hitRate: topKHitRate(s, acc, k) };
+        return { fraction, k, hitRate: fraction * rows.length < 1 ? NaN : topKHitRate(s, acc, k) };
       }),
       degenerate: raw.filter((v) => v === undefined || v === -Infinity || Number.isNaN(v)).length,
     };

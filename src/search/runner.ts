@@ -76,6 +76,8 @@ export async function scoreAll(archs: readonly string[], o: RunOptions): Promise
 export function lookup(o: Pick<RunOptions, 'cache' | 'proxies' | 'proxyKeys'>, arch: string): { have: ArchScore; missing: ProxyName[] } {
   const have: ArchScore = { arch, scores: {}, ms: 0 };
   const missing: ProxyName[] = [];
+  // earlier computations behind the cached scores, each counted once (proxies stored together share one)
+  const runs = new Map<string, number>();
   for (const p of o.proxies) {
     const v = o.cache?.get(o.proxyKeys[p]!, arch);
     if (!v) {
@@ -84,13 +86,15 @@ export function lookup(o: Pick<RunOptions, 'cache' | 'proxies' | 'proxyKeys'>, a
     }
     have.scores[p] = v.value;
     if (v.note) (have.notes ??= {})[p] = v.note;
+    runs.set(`${v.created}|${v.ms}`, v.ms);
   }
+  if (runs.size) have.cachedMs = [...runs.values()].reduce((a, b) => a + b, 0);
   return { have, missing };
 }
 
 export function merge(have: ArchScore, fresh: ArchScore): ArchScore {
   const notes = { ...have.notes, ...fresh.notes };
-  const r: ArchScore = { arch: fresh.arch, scores: { ...have.scores, ...fresh.scores }, ms: fresh.ms };
+  const r: ArchScore = { arch: fresh.arch, scores: { ...have.scores, ...fresh.scores }, ms: fresh.ms, ...(have.cachedMs !== undefined ? { cachedMs: have.cachedMs } : {}) };
   if (Object.keys(notes).length) r.notes = notes;
   return r;
 }

@@ -56,8 +56,10 @@ export interface ArchScore {
   arch: string;
   scores: Partial<Record<ProxyName, number>>;
   notes?: Partial<Record<ProxyName, string>>;
-  /** wall time of this network, ms */
+  /** wall time of this network, ms (0 when every score came from the cache) */
   ms: number;
+  /** compute time, in earlier runs, of the scores that came from the cache, ms (see ScoreCache.get) */
+  cachedMs?: number;
   /** whether a forward pass ran (false for IR-only proxies and for cache hits) */
   forward?: boolean;
 }

@@ -70,6 +70,12 @@ export class ScoringSession {
   /** networks computed in this session (fully or in part), and networks answered wholly from the cache */
   scored = 0;
   cached = 0;
+  /** per-network compute time (summed over networks, so with W workers about W x the wall time), ms:
+   * of the networks computed in this session, and (as stored in the cache) of the scores taken from it */
+  computeMs = 0;
+  cachedComputeMs = 0;
+  /** of `scored`: networks computed only for the proxies the cache lacked */
+  partial = 0;
   /** forward passes run (a network whose forward-pass proxies were all cached needs none) */
   forwardPasses = 0;
 
@@ -129,6 +135,11 @@ export class ScoringSession {
     try {
       const out = this.o.remote ? await this.scoreRemote(archs, proxyKeys, onProgress) : await this.scoreLocal(archs, proxyKeys, onProgress);
       if (this.ensemble) applyEnsemble(out, this.ensemble);
+      for (const r of out.values()) {
+        this.computeMs += r.ms;
+        this.cachedComputeMs += r.cachedMs ?? 0;
+        if (r.cachedMs !== undefined && r.ms > 0) this.partial++;
+      }
       return out;
     } finally {
       this.scoringMs += performance.now() - t0;

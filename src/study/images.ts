@@ -17,6 +17,8 @@ export interface ImageSpec {
   vocab?: string;
   textFormat?: InputOptions['textFormat'];
   onProgress?: (p: LoadProgress) => void;
+  /** one line when images are resized or squashed to the networks' input size */
+  onNote?: (line: string) => void;
 }
 
 /** Loads `spec` under `seed` for networks of `space` built with `build`; the shape must match their input. */
@@ -37,6 +39,7 @@ export async function imagesFor(space: Space, build: BuildOptions, spec: ImageSp
     resolution: h,
     ...(spec.cacheDir ? { cacheDir: spec.cacheDir } : {}),
     ...(spec.onProgress ? { onProgress: spec.onProgress } : {}),
+    ...(spec.onNote ? { onNote: spec.onNote } : {}),
   });
   if (images.c !== c || images.h !== h || images.w !== w) {
     throw new SetupError(
@@ -48,6 +51,17 @@ export async function imagesFor(space: Space, build: BuildOptions, spec: ImageSp
   return images;
 }
 
-export function describeImages(spec: ImageSpec, images: ImageBatch, seed: string): string {
+/**
+ * The batch in words. Spaces with their own input (`text`: nafbee-bert's sentences) name the file the
+ * batch was read from (its id is `<file>#<indices>:<format>`), not the --data value: their default
+ * "synthetic" means the shared SST-2 sentences, not generated inputs.
+ */
+export function describeImages(spec: ImageSpec, images: ImageBatch, seed: string, text = false): string {
+  if (text) {
+    const hash = images.id.lastIndexOf('#');
+    const file = hash > 0 ? images.id.slice(0, hash) : images.id;
+    const format = hash > 0 ? /:([\w-]+)$/.exec(images.id)?.[1] : undefined;
+    return `${images.n} sentences of ${images.w} tokens${format ? ` (${format} format)` : ''} from ${file}, seed ${seed}`;
+  }
   return `${images.n} x ${images.c}x${images.h}x${images.w} from ${spec.data ?? 'synthetic'}${spec.augment ? ' (augmented)' : ''}, seed ${seed}`;
 }

@@ -18,6 +18,9 @@ import type { Progress } from '../search/runner.js';
 import { ScoringSession, type SessionOptions } from '../search/session.js';
 import { type Correlations, correlations, meanStd, ranks } from '../search/stats.js';
 import { getSpace } from '../spaces/index.js';
+import { basename } from 'node:path';
+import { truthLabel } from './labels.js';
+import { type RunInfo, runInfo } from './provenance.js';
 import type { BuildOptions, Space } from '../spaces/types.js';
 import { drawStudyArchs } from './draw.js';
 import { type GammaChoice, gammasFor } from './gammas.js';
@@ -54,7 +57,9 @@ export interface StudyOptions {
   /** score on `rbflex worker` processes through Redis */
   remote?: RemoteOptions;
   /** how a seed's scores are computed (default: a local ScoringSession); see `rbflex study --redis` */
-  session?: (o: SessionOptions) => Pick<ScoringSession, 'score' | 'close' | 'scoringMs' | 'scored' | 'cached'>;
+  session?: (o: SessionOptions) => Pick<ScoringSession, 'score' | 'close' | 'scoringMs' | 'scored' | 'cached'> & Partial<Pick<ScoringSession, 'computeMs' | 'cachedComputeMs' | 'partial'>>;
+  /** the command line, for the report header (the CLI passes its own) */
+  command?: string;
   onProgress?: (p: Progress & { seed: string; repeat: number }) => void;
   log?: (s: string) => void;
   /** gradient proxies: reference settings (default; a data batch of their size is drawn per seed) or RBFleX's images */
@@ -70,10 +75,32 @@ export interface StudyRepeat {
   studies: ProxyStudy[];
   /** picked accuracy under the search protocol, per proxy */
   picked: PickedAccuracy[];
-  /** scoring wall time, s */
+  /** scoring wall time of this invocation, s */
   seconds: number;
+  /** networks computed now (fully or in part) and networks taken wholly from the cache */
   scored: number;
   cached: number;
+  /** of `scored`: networks computed only for the proxies missing from the cache */
+  partial: number;
+  /** per-network compute time summed over networks, s: of those computed now, and (from the cache) of earlier runs */
+  computeSeconds: number;
+  cachedComputeSeconds: number;
+}
+
+/** How much work the study's scores took, over all seeds. */
+export interface NetworkCounts {
+  /** architectures x seeds */
+  total: number;
+  computedNow: number;
+  /** of computedNow: computed only for the proxies missing from the cache */
+  computedInPart: number;
+  fromCache: number;
+  /** per-network compute time summed over networks, s, of every score in the study, whenever it was computed */
+  computeSeconds: number;
+  /** the part computed by this invocation */
+  computeSecondsNow: number;
+  /** wall time this invocation spent scoring, s */
+  wallSecondsNow: number;
 }
 
 export interface SeedSpread {
@@ -89,10 +116,14 @@ export interface SeedSpread {
 export interface StudyResult {
   space: string;
   dataset?: string;
-  benchmark: { source: string; format: string };
+  /** the ground truth: the file or folder read (source), its file name and format */
+  benchmark: { source: string; name: string; format: string };
   metric: string;
-  /** the y axis of plots: the metric when one was asked for, else "accuracy" */
+  /** the y axis of plots: the metric with dataset and unit, e.g. "CIFAR-10 test accuracy, %" */
   metricLabel: string;
+  /** rbflex version, command line, date, machine */
+  run: RunInfo;
+  networks: NetworkCounts;
   proxies: ProxyName[];
   archs: string[];
   accuracy: number[];
@@ -106,6 +137,7 @@ export interface StudyResult {
 }
 
 export async function runStudy(o: StudyOptions): Promise<StudyResult> {
+  const info = runInfo(o.command);
   const space = typeof o.space === 'string' ? getSpace(o.space) : o.space;
   const build: BuildOptions = o.build ?? (space.datasets[0] !== undefined ? { dataset: space.datasets[0] } : {});
   const list = o.proxies ?? ['rbflex', 'naswot', 'params', 'flops'];
@@ -124,7 +156,16 @@ export async function runStudy(o: StudyOptions): Promise<StudyResult> {
   const { archs, accuracy } = draw;
   if (archs.length < draw.wanted) o.log?.(`${o.benchmark.source}: only ${archs.length} architectures have ${build.dataset ?? 'this dataset\'s'} ground truth`);
   if (o.benchmark instanceof NdsBenchmark) o.log?.(checkNdsRecords(o.benchmark, space, build, archs));
-  const spec: ImageSpec = typeof o.images === 'function' || o.images === undefined ? {} : o.images;
+  const given: ImageSpec = typeof o.images === 'function' || o.images === undefined ? {} : o.images;
+  // the loader's resize note once per study, not once per seed
+  const noted = new Set<string>();
+  const noteTo = given.onNote ?? o.log;
+  const onNote = (line: string) => {
+    if (noted.has(line)) return;
+    noted.add(line);
+    noteTo?.(line);
+  };
+  const spec: ImageSpec = { ...given, onNote };
   const open = o.session ?? ((so: SessionOptions) => new ScoringSession(so));
 
   const repeats: StudyRepeat[] = [];
@@ -165,7 +206,7 @@ export async function runStudy(o: StudyOptions): Promise<StudyResult> {
       const rows: StudyRow[] = archs.map((a, i) => ({ arch: a, accuracy: accuracy[i]!, scores: scores.get(a)!.scores }));
       repeats.push({
         seed,
-        images: typeof o.images === 'function' ? `${images.n} x ${images.c}x${images.h}x${images.w} (${images.id}), seed ${seed}` : describeImages(spec, images, seed),
+        images: typeof o.images === 'function' ? `${images.n} x ${images.c}x${images.h}x${images.w} (${images.id}), seed ${seed}` : describeImages(spec, images, seed, space.loadInputs !== undefined),
         ...(gammas ? { gammas } : {}),
         rows,
         studies: analyseStudy(rows, list),
@@ -173,6 +214,9 @@ export async function runStudy(o: StudyOptions): Promise<StudyResult> {
         seconds: session.scoringMs / 1000,
         scored: session.scored,
         cached: session.cached,
+        partial: session.partial ?? 0,
+        computeSeconds: (session.computeMs ?? 0) / 1000,
+        cachedComputeSeconds: (session.cachedComputeMs ?? 0) / 1000,
       });
     } finally {
       await session.close();
@@ -186,26 +230,44 @@ export async function runStudy(o: StudyOptions): Promise<StudyResult> {
     return { proxy: p, kendall: taus, ...meanStd(taus), meanRank: correlations([...meanRank], accuracy) };
   });
   const first = repeats[0]!;
-  const gammaText = (g: StudyRepeat['gammas']) => (g ? `gamma_k ${g.gammaK}, gamma_q ${g.gammaQ} (${g.source})` : '-');
+  const sum = (f: (r: StudyRepeat) => number) => repeats.reduce((a, r) => a + f(r), 0);
+  const networks: NetworkCounts = {
+    total: sum((r) => r.scored + r.cached),
+    computedNow: sum((r) => r.scored),
+    computedInPart: sum((r) => r.partial),
+    fromCache: sum((r) => r.cached),
+    computeSeconds: sum((r) => r.computeSeconds + r.cachedComputeSeconds),
+    computeSecondsNow: sum((r) => r.computeSeconds),
+    wallSecondsNow: sum((r) => r.seconds),
+  };
+  const gammaText = (g: StudyRepeat['gammas']) => (g ? `gamma_k ${sig(g.gammaK)}, gamma_q ${sig(g.gammaQ)} (${g.source})` : '-');
+  const benchName = basename(o.benchmark.source);
+  const inputs = first.images.replace(/, seed \S+$/, '');
   const setup: [string, string][] = [
+    ['rbflex', info.rbflex],
+    ...(info.command !== undefined ? ([['command', `\`${info.command}\``]] as [string, string][]) : []),
+    ['date', info.date],
+    ['machine', `${info.machine.cores} cores, ${info.machine.cpu}`],
     ['space', space.name],
     ['dataset / task', build.dataset ?? '-'],
-    ['benchmark', `${o.benchmark.source} (${o.benchmark.format})`],
-    ['metric', metric],
+    ['benchmark', `${benchName} (${o.benchmark.format}; ${o.benchmark.source})`],
+    ['metric', `${metric} (${truthLabel(o.benchmark, build.dataset, metric)})`],
     ['architectures', `${archs.length}${o.all ? ' (all)' : ` sampled with seed ${seed0}`}`],
-    ['images', nRepeats === 1 ? first.images : `${spec.batch ?? 3} per network, a new draw per seed (${spec.data ?? 'synthetic'})`],
+    ['images', nRepeats === 1 ? first.images : `${inputs}, a new draw per seed`],
     ['gammas', nRepeats === 1 ? gammaText(first.gammas) : repeats.map((r) => `[${r.seed}] ${gammaText(r.gammas)}`).join('; ')],
     ['taps', o.taps ?? space.defaultTaps],
     ['backend', o.backend ?? 'onnx'],
     ['seeds', repeats.map((r) => r.seed).join(', ')],
-    ['scoring time', `${repeats.reduce((a, r) => a + r.seconds, 0).toFixed(1)} s`],
+    ['networks', networksText(networks, archs.length, repeats.length)],
   ];
   return {
     space: space.name,
     ...(build.dataset !== undefined ? { dataset: build.dataset } : {}),
-    benchmark: { source: o.benchmark.source, format: o.benchmark.format },
+    benchmark: { source: o.benchmark.source, name: benchName, format: o.benchmark.format },
     metric,
-    metricLabel: o.metric ?? 'accuracy',
+    metricLabel: truthLabel(o.benchmark, build.dataset, metric),
+    run: info,
+    networks,
     proxies: list,
     archs,
     accuracy,
@@ -215,4 +277,16 @@ export async function runStudy(o: StudyOptions): Promise<StudyResult> {
     spread,
     setup,
   };
+}
+
+/** 4 significant digits (gammas and the like): 1.234e-7, 0.01235, 3.142 */
+export function sig(v: number, digits = 4): string {
+  return Number.isFinite(v) ? String(Number(v.toPrecision(digits))) : String(v);
+}
+
+/** "200 networks: 0 computed now, 200 from cache; compute time 25.9 s (all runs), ..." */
+export function networksText(n: NetworkCounts, archs: number, seeds: number): string {
+  const what = seeds === 1 ? `${n.total} networks` : `${n.total} networks (${archs} x ${seeds} seeds)`;
+  const part = n.computedInPart > 0 ? ` (${n.computedInPart} of them only for proxies missing from the cache)` : '';
+  return `${what}: ${n.computedNow} computed now${part}, ${n.fromCache} from cache; compute time ${n.computeSeconds.toFixed(1)} s (all runs, summed over networks; ${n.computeSecondsNow.toFixed(1)} s of it now); scoring wall time now ${n.wallSecondsNow.toFixed(1)} s`;
 }

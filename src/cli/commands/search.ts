@@ -155,6 +155,8 @@ Without --data the images are seeded synthetic Gaussian images (the built-in def
                 gammas,
                 benchmark: bench?.source,
                 ...res,
+                // trials numbered from 1, as in the text output
+                picks: Object.fromEntries(Object.entries(res.picks).map(([p, ts]) => [p, ts.map((t) => ({ ...t, trial: t.trial + 1 }))])),
                 searchSeconds: res.searchMs / 1000,
                 networks: { scored: session.scored, cached: session.cached },
                 published: pub,

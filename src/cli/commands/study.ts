@@ -4,6 +4,8 @@ import type { ProxyName } from '../../proxies/index.js';
 import { fmtCorr } from '../../search/report.js';
 import { type StudyResult, runStudy } from '../../study/run.js';
 import { studySummary, writeStudyOutputs } from '../../study/outputs.js';
+import { commandLine } from '../../study/provenance.js';
+import { networksText, sig } from '../../study/run.js';
 import { UsageError } from '../errors.js';
 import { prepareOutDir } from '../out-path.js';
 import { type RedisOpts, addRedisOptions, remoteOptions } from '../redis-options.js';
@@ -99,6 +101,7 @@ architectures' mean rank over the seeds.`,
             bar!.onProgress(p);
           },
           log,
+          command: commandLine(['rbflex', ...process.argv.slice(2)]),
         });
       } finally {
         download.stop();
@@ -115,14 +118,14 @@ architectures' mean rank over the seeds.`,
       const out = (s: string) => process.stdout.write(`${s}\n`);
       out(`${result.space} ${result.dataset ?? ''}: ${result.archs.length} architectures`);
       for (const r of result.repeats) {
-        const g = r.gammas ? `; gamma_k ${r.gammas.gammaK}, gamma_q ${r.gammas.gammaQ} (${r.gammas.source})` : '';
+        const g = r.gammas ? `; gamma_k ${sig(r.gammas.gammaK)}, gamma_q ${sig(r.gammas.gammaQ)} (${r.gammas.source})` : '';
         out(`seed ${r.seed}: images ${r.images}${g}`);
         out('  proxy        kendall  spearman  pearson   top-1%  top-5%  top-10%  -Inf/NaN  picked acc');
         for (const s of r.studies) {
           const c = s.correlations;
           const pk = r.picked.find((x) => x.proxy === s.proxy)!;
           out(
-            `  ${s.proxy.padEnd(10)} ${fmtCorr(c.kendall).padStart(8)} ${fmtCorr(c.spearman).padStart(9)} ${fmtCorr(c.pearson).padStart(8)} ${s.topK.map((t) => t.hitRate.toFixed(3).padStart(7)).join(' ')} ${String(s.degenerate).padStart(9)}  ${pk.mean.toFixed(2)} +- ${pk.std.toFixed(2)}`,
+            `  ${s.proxy.padEnd(10)} ${fmtCorr(c.kendall).padStart(8)} ${fmtCorr(c.spearman).padStart(9)} ${fmtCorr(c.pearson).padStart(8)} ${s.topK.map((t) => (Number.isFinite(t.hitRate) ? t.hitRate.toFixed(3) : 'n/a').padStart(7)).join(' ')} ${String(s.degenerate).padStart(9)}  ${pk.mean.toFixed(2)} +- ${pk.std.toFixed(2)}`,
           );
         }
         out(`  (picked acc: best-scored of ${r.picked[0]?.samples} archs drawn from the studied set, ${r.picked[0]?.trials} seeded trials)`);
@@ -131,5 +134,6 @@ architectures' mean rank over the seeds.`,
         out(`across ${o.repeats} seeds:`);
         for (const s of result.spread) out(`  ${s.proxy.padEnd(10)} kendall ${fmtCorr(s.mean)} +- ${fmtCorr(s.std)}; mean-rank kendall ${fmtCorr(s.meanRank.kendall)}`);
       }
+      out(networksText(result.networks, result.archs.length, result.repeats.length));
     });
 }
