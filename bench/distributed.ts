@@ -1,30 +1,53 @@
 /**
- * Queue overhead of distributed scoring: networks/s of one local process (worker threads on all
+ * Queue overhead of distributed scoring, on one machine: one local process (worker threads on all
  * cores) against a coordinator with one worker process (all cores) and with two worker processes
- * (one core each), on the same machine, same architectures, a fresh Redis state per run.
+ * (half the cores each), same architectures, same cores.
  *
- *   node dist/bench/distributed.js [--archs 150] [--runs 3] [--chunk 50]
+ *   nice -n 10 node dist/bench/distributed.js [--archs 150] [--runs 3] [--chunk 50] [--proxy rbflex,naswot]
  *
- * Needs redis-server. Prints the median of --runs and the ratios; asserts nothing.
+ * Each round uses its own seed, so job ids never repeat and no Redis state is reused. Rounds are
+ * interleaved (local, 1 process, 2 processes, local, ...), so a load change on a shared machine
+ * hits every setup alike. Per setup it prints the median of the rounds of:
+ *   - wall time, as networks/s and as a ratio to local;
+ *   - CPU time (user+system of every process involved: the local process; or coordinator + worker
+ *     processes + redis-server), as CPU-ms per network and its ratio to local: the overhead that a
+ *     busy shared machine cannot hide;
+ *   - the coordinator's own and redis-server's CPU, and how the jobs spread over the worker processes.
+ * Needs redis-server. Asserts nothing.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
 import { loadImages } from '../src/data/index.js';
+import type { ProxyName } from '../src/proxies/index.js';
 import { ScoringSession } from '../src/search/session.js';
 import { nb201 } from '../src/spaces/nb201.js';
 import { Rng } from '../src/util/rng.js';
 
-const arg = (k: string, d: number) => {
+const arg = (k: string, d: string) => {
   const i = process.argv.indexOf(k);
-  return i > 0 ? Number(process.argv[i + 1]) : d;
+  return i > 0 ? process.argv[i + 1]! : d;
 };
-const N = arg('--archs', 150);
-const RUNS = arg('--runs', 3);
-const CHUNK = arg('--chunk', 50);
+const N = Number(arg('--archs', '150'));
+const RUNS = Number(arg('--runs', '3'));
+const CHUNK = Number(arg('--chunk', '50'));
+const PROXIES = arg('--proxy', 'rbflex,naswot').split(',') as ProxyName[];
 const CORES = availableParallelism();
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+/** clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on Linux) */
+const HZ = 100;
+
+/** user+system CPU of a process (all its threads), ms */
+function procCpuMs(pid: number): number {
+  const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1000) / HZ;
+}
+const selfCpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
 
 function startRedis(port: number): Promise<ChildProcess> {
   const p = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'ignore'] });
@@ -37,57 +60,98 @@ function startRedis(port: number): Promise<ChildProcess> {
   });
 }
 
-function worker(url: string, threads: number): Promise<ChildProcess> {
+interface WorkerProc {
+  p: ChildProcess;
+  log: () => string;
+}
+
+function worker(url: string, threads: number): Promise<WorkerProc> {
   const p = spawn(process.execPath, [CLI, 'worker', '--redis', url, '--workers', String(threads)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
   return new Promise((resolve) => {
-    let err = '';
     p.stderr!.on('data', (d) => {
       err += d;
-      if (err.includes('scoring thread')) resolve(p);
+      if (err.includes('scoring thread')) resolve({ p, log: () => err });
     });
   });
 }
 
+/** networks each job line of a worker's log reports, from character `from` on */
+const jobNetworks = (log: string, from: number) => [...log.slice(from).matchAll(/: (\d+) networks in/g)].map((m) => Number(m[1]));
+
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
+
+interface Round {
+  rate: number;
+  cpuPerNet: number;
+  coordCpuPerNet: number;
+  redisCpuPerNet: number;
+  spread: string;
+}
 
 async function main(): Promise<void> {
   const images = await loadImages('synthetic', { dataset: 'cifar10', n: 3, seed: 1 });
   const archs = new Rng('bench-distributed').sample(nb201.size, N).map((i) => nb201.archAt(i));
   const port = 20000 + Math.floor(Math.random() * 30000);
-  const url = `redis://127.0.0.1:${port}`;
+  // each setup on its own Redis database: the idle workers of one setup never see the other's jobs
+  const url = (db: number) => `redis://127.0.0.1:${port}/${db}`;
   const redis = await startRedis(port);
-  const admin = new Redis({ port, host: '127.0.0.1' });
-  const run = async (remote: boolean): Promise<number> => {
-    await admin.flushall();
-    const s = new ScoringSession({ space: 'nb201', images, proxies: ['rbflex', 'naswot'], workers: CORES, ...(remote ? { remote: { url, chunk: CHUNK } } : {}) });
-    const t0 = performance.now();
-    await s.score(archs);
-    const sec = (performance.now() - t0) / 1000;
-    await s.close();
-    return N / sec;
-  };
-  const results: Record<string, number> = {};
+  const setups = [
+    { label: 'local', procs: 0, threads: CORES, db: 0 },
+    { label: '1 worker process', procs: 1, threads: CORES, db: 1 },
+    { label: '2 worker processes', procs: 2, threads: Math.max(1, Math.floor(CORES / 2)), db: 2 },
+  ];
+  const rounds = new Map<string, Round[]>(setups.map((s) => [s.label, []]));
+  const pools = new Map<string, WorkerProc[]>();
   try {
-    await run(false); // warm-up (engine fingerprint, onnxruntime load)
-    const local: number[] = [];
-    for (let r = 0; r < RUNS; r++) local.push(await run(false));
-    results.local = median(local);
-    for (const [label, procs, threads] of [
-      ['1 worker process', 1, CORES],
-      ['2 worker processes', 2, Math.max(1, Math.floor(CORES / 2))],
-    ] as const) {
-      const ws = await Promise.all(Array.from({ length: procs }, () => worker(url, threads)));
-      const v: number[] = [];
-      for (let r = 0; r < RUNS; r++) v.push(await run(true));
-      results[label] = median(v);
-      for (const w of ws) w.kill('SIGTERM');
-    }
+    for (const s of setups) if (s.procs > 0) pools.set(s.label, await Promise.all(Array.from({ length: s.procs }, () => worker(url(s.db), s.threads))));
+    // worker processes of the other setup idle on a blocking Redis read: they cost nothing measurable
+    const run = async (s: (typeof setups)[number], seed: string, measure: boolean) => {
+      const ws = pools.get(s.label) ?? [];
+      const logFrom = ws.map((w) => w.log().length);
+      const session = new ScoringSession({ space: 'nb201', images, proxies: PROXIES, seed, workers: s.threads, ...(s.procs > 0 ? { remote: { url: url(s.db), chunk: CHUNK } } : {}) });
+      const cpu0 = [selfCpuMs(), procCpuMs(redis.pid!), ...ws.map((w) => procCpuMs(w.p.pid!))];
+      const t0 = performance.now();
+      await session.score(archs);
+      const sec = (performance.now() - t0) / 1000;
+      const cpu1 = [selfCpuMs(), procCpuMs(redis.pid!), ...ws.map((w) => procCpuMs(w.p.pid!))];
+      await session.close();
+      const d = cpu1.map((v, i) => v - cpu0[i]!);
+      const jobs = ws.map((w, i) => jobNetworks(w.log(), logFrom[i]!));
+      const spread = jobs.map((j) => `${j.length} jobs/${j.reduce((a, b) => a + b, 0)} nets`).join(' + ');
+      if (measure) {
+        const workersCpu = d.slice(2).reduce((a, b) => a + b, 0);
+        rounds.get(s.label)!.push({
+          rate: N / sec,
+          cpuPerNet: (d[0]! + (s.procs > 0 ? d[1]! + workersCpu : 0)) / N,
+          coordCpuPerNet: s.procs > 0 ? d[0]! / N : 0,
+          redisCpuPerNet: s.procs > 0 ? d[1]! / N : 0,
+          spread,
+        });
+      }
+      process.stderr.write(`${measure ? '' : 'warm-up '}${s.label} seed ${seed}: ${(N / sec).toFixed(2)}/s${spread ? `, ${spread}` : ''}\n`);
+    };
+    for (const s of setups) await run(s, 'warm-up', false);
+    for (let r = 0; r < RUNS; r++) for (const s of setups) await run(s, `bench-${r}`, true);
   } finally {
-    admin.disconnect();
+    for (const ws of pools.values()) for (const w of ws) w.p.kill('SIGTERM');
     redis.kill('SIGKILL');
   }
-  console.log(`${N} NB201 archs, rbflex+naswot, 3 synthetic images, ${CORES} cores, chunk ${CHUNK}, median of ${RUNS}`);
-  for (const [k, v] of Object.entries(results)) console.log(`${k.padEnd(20)} ${v.toFixed(2)} networks/s  (${(v / results.local!).toFixed(3)} x local; overhead ${((1 - v / results.local!) * 100).toFixed(1)}%)`);
+  const local = rounds.get('local')!;
+  const lRate = median(local.map((r) => r.rate));
+  const lCpu = median(local.map((r) => r.cpuPerNet));
+  console.log(`${N} NB201 archs, ${PROXIES.join('+')}, 3 synthetic images, ${CORES} cores, --chunk ${CHUNK}, median of ${RUNS} interleaved rounds`);
+  for (const [label, rs] of rounds) {
+    const rate = median(rs.map((r) => r.rate));
+    const cpu = median(rs.map((r) => r.cpuPerNet));
+    const extra =
+      label === 'local'
+        ? ''
+        : `; coordinator ${median(rs.map((r) => r.coordCpuPerNet)).toFixed(1)} CPU-ms/net, redis ${median(rs.map((r) => r.redisCpuPerNet)).toFixed(1)}; jobs: ${rs[rs.length - 1]!.spread}`;
+    console.log(
+      `${label.padEnd(19)} wall ${rate.toFixed(2)} networks/s (${(rate / lRate).toFixed(3)} x local, overhead ${((1 - rate / lRate) * 100).toFixed(1)}%)  CPU ${cpu.toFixed(0)} ms/net (${(cpu / lCpu).toFixed(3)} x local)${extra}`,
+    );
+  }
 }
 
 void main();

@@ -8,7 +8,8 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { Queue } from 'bullmq';
-import { QUEUE_NAME } from '../src/distributed/common.js';
+import { queueName } from '../src/distributed/common.js';
+import { engineVersion } from '../src/search/engine.js';
 import { startRedis } from './helpers/redis.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
@@ -141,16 +142,17 @@ test('Redis lost mid-run: one error line without the password, exit 2, received 
   }
 });
 
-test('a malformed job and a job from another engine fail alone; the worker keeps working', { timeout: 180_000 }, async (t) => {
+test('a malformed job and a forged job of another engine fail alone, without retries; the worker keeps working', { timeout: 180_000 }, async (t) => {
   const redis = await startRedis(t);
   if (!redis) return;
   const w = worker(redis.url);
-  const queue = new Queue(QUEUE_NAME, { connection: { host: '127.0.0.1', port: redis.port, maxRetriesPerRequest: null } });
+  const queue = new Queue(queueName(await engineVersion()), { connection: { host: '127.0.0.1', port: redis.port, maxRetriesPerRequest: null } });
   try {
     await until('the worker', () => w.err().includes('scoring thread'));
-    const bad = await queue.add('score', { format: 1, engine: 'x', rbflex: 'x', config: { space: '../../etc' }, images: '0123456789abcdef', archs: [] });
+    const bad = await queue.add('score', { format: 2, engine: 'x', rbflex: 'x', config: { space: '../../etc' }, images: '0123456789abcdef', archs: [] });
     const good = { space: 'nb201', build: { dataset: 'cifar10' }, proxies: ['params'], settings: { gammaK: 1, gammaQ: 1, taps: 'reference' }, backend: 'onnx', seed: '1' };
-    const other = await queue.add('score', { format: 1, engine: 'ffffffffffffffff', rbflex: '9.9.9', config: good, images: '0123456789abcdef', archs: ['x'] }, { attempts: 1 });
+    // a job of another engine in this engine's queue (forged: coordinators use their engine's queue)
+    const other = await queue.add('score', { format: 2, engine: 'ffffffffffffffff', rbflex: '9.9.9', config: good, images: '0123456789abcdef', archs: ['x'] }, { attempts: 3 });
     const reason = async (id: string): Promise<string> => {
       for (let i = 0; i < 600; i++) {
         const j = await queue.getJob(id);
@@ -161,6 +163,7 @@ test('a malformed job and a job from another engine fail alone; the worker keeps
     };
     assert.match(await reason(bad.id!), /malformed job: .*config/);
     assert.match(await reason(other.id!), /refused: the job comes from rbflex 9\.9\.9 \(engine ffffffffffffffff\)/);
+    assert.equal((await queue.getJob(other.id!))!.attemptsMade, 1, 'a refused job is not retried');
     // the same worker still scores a real run
     const c = start([...SEARCH, '--redis', redis.url, '--chunk', '12', '--cache-dir', join(base, 'd')]);
     const e = await c.done;

@@ -1,6 +1,7 @@
 /** Redis URLs: password and TLS forms, the password never in what is printed, bad URLs one clear line. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { chunkBounds, jobCount } from '../src/distributed/coordinator.js';
 import { JobError, fromWire, toWire, validateJob } from '../src/distributed/job.js';
 import { DistributedError, parseRedisUrl, scrub } from '../src/distributed/redis-url.js';
 
@@ -12,6 +13,8 @@ test('redis:// and rediss:// URLs become connection options; the password is hid
   const b = parseRedisUrl('rediss://user:pw@cache.example.com');
   assert.deepEqual([b.options.username, b.options.port, b.options.tls], ['user', 6379, { servername: 'cache.example.com' }]);
   assert.ok(!b.shown.includes('pw@'));
+  // an address is checked against the certificate's IP entries, without SNI (which carries no addresses)
+  assert.deepEqual(parseRedisUrl('rediss://:pw@127.0.0.1:6390').options.tls, {});
   assert.throws(() => parseRedisUrl('http://x'), (e: Error) => e instanceof DistributedError && /redis:\/\/ or rediss:\/\//.test(e.message));
   assert.throws(() => parseRedisUrl('not a url'), DistributedError);
   assert.throws(() => parseRedisUrl('redis://h/x'), /database number/);
@@ -19,7 +22,7 @@ test('redis:// and rediss:// URLs become connection options; the password is hid
 
 test('jobs are validated field by field; scores survive the wire bit for bit', () => {
   const ok = {
-    format: 1,
+    format: 2,
     engine: 'e',
     rbflex: '0.1.0',
     images: '0123456789abcdef',
@@ -29,6 +32,9 @@ test('jobs are validated field by field; scores survive the wire bit for bit', (
   assert.equal(validateJob(ok).config.settings.gammaK, 1e-12);
   assert.equal(validateJob(ok).config.reduce, undefined, 'no reduce: the worker uses its default');
   assert.equal(validateJob({ ...ok, config: { ...ok.config, reduce: 'host' } }).config.reduce, 'host', 'the coordinator\'s tap reduction travels with the job');
+  // what changes scores travels: the reduction path, the gradient proxies' inputs and data batch
+  const full = validateJob({ ...ok, data: 'fedcba9876543210', config: { ...ok.config, reduce: 'graph', proxyInputs: 'shared' } });
+  assert.deepEqual([full.config.reduce, full.config.proxyInputs, full.data], ['graph', 'shared', 'fedcba9876543210']);
   const bad: [unknown, RegExp][] = [
     [null, /not an object/],
     [{ ...ok, extra: 1 }, /unknown field "extra"/],
@@ -39,6 +45,9 @@ test('jobs are validated field by field; scores survive the wire bit for bit', (
     [{ ...ok, config: { ...ok.config, settings: { ...ok.config.settings, gammaK: -1 } } }, /gammaK/],
     [{ ...ok, config: { ...ok.config, build: { dataset: 'x', evil: true } } }, /config.build has an unknown field/],
     [{ ...ok, config: { ...ok.config, reduce: 'gpu' } }, /config.reduce must be one of graph, host/],
+    [{ ...ok, config: { ...ok.config, proxyInputs: 1 } }, /config.proxyInputs/],
+    [{ ...ok, data: '../x' }, /data must be/],
+    [{ ...ok, format: 1 }, /format 1, this worker reads format 2/],
   ];
   for (const [job, re] of bad) assert.throws(() => validateJob(job), (e: Error) => e instanceof JobError && re.test(e.message), String(re));
   const r = { arch: 'a', scores: { rbflex: -Infinity, naswot: 0.1 + 0.2, params: 123 }, notes: { rbflex: 'singular' }, ms: 5 };
@@ -46,4 +55,21 @@ test('jobs are validated field by field; scores survive the wire bit for bit', (
   assert.deepEqual(back.scores, r.scores);
   assert.equal(back.notes?.rbflex, 'singular');
   assert.throws(() => fromWire({ arch: 'a', scores: {} }, ['rbflex']), /no rbflex score/);
+});
+
+test('chunks: at most --chunk networks, and a multiple of the live job slots so none idles', () => {
+  assert.equal(jobCount(150, 50, 2), 4); // not 3 jobs of 50 for 2 slots
+  assert.equal(jobCount(150, 50, 1), 3);
+  assert.equal(jobCount(150, 50, 0), 3); // no worker live yet: as asked
+  assert.equal(jobCount(10, 50, 4), 4);
+  assert.equal(jobCount(3, 50, 8), 3);
+  assert.equal(jobCount(15625, 50, 2), 314);
+  for (const [total, req, slots] of [[150, 50, 2], [1000, 50, 3], [7, 2, 5], [15625, 50, 6], [1, 50, 3]] as const) {
+    const n = jobCount(total, req, slots);
+    const sizes = Array.from({ length: n }, (_, i) => chunkBounds(total, n, i)).map(([a, b]) => b - a);
+    assert.equal(sizes.reduce((a, b) => a + b, 0), total, 'every network in exactly one job');
+    assert.ok(Math.max(...sizes) <= req && Math.min(...sizes) >= 1 && Math.max(...sizes) - Math.min(...sizes) <= 1, `${total}/${req}/${slots}: ${sizes}`);
+    assert.ok(n % Math.max(1, slots) === 0 || n === total, `${total}/${req}/${slots}: ${n} jobs for ${slots} slots`);
+  }
+  assert.deepEqual(chunkBounds(150, 4, 0), [0, 37]);
 });

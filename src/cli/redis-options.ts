@@ -12,7 +12,7 @@ export interface RedisOpts {
 export function addRedisOptions(c: Command): Command {
   return c
     .option('--redis <url>', 'coordinate: send the networks to `rbflex worker` processes through Redis (redis://[:password@]host[:port][/db], rediss:// for TLS)')
-    .option('--chunk <n>', 'networks per job with --redis', int('--chunk', 1, 1000), 50);
+    .option('--chunk <n>', 'at most N networks per job with --redis (fewer when needed so every live worker gets jobs)', int('--chunk', 1, 1000), 50);
 }
 
 export function remoteOptions(o: RedisOpts): RemoteOptions | undefined {

@@ -38,6 +38,12 @@ export function interruptMessage(): string {
 
 let installed = false;
 let stopping = false;
+const listeners: [NodeJS.Signals, () => void][] = [];
+
+/** For commands that handle SIGINT / SIGTERM themselves (`rbflex worker`): removes the handlers below. */
+export function leaveInterrupts(): void {
+  for (const [signal, f] of listeners.splice(0)) process.off(signal, f);
+}
 
 /** Installs the SIGINT / SIGTERM handlers (once); `caching` is false with --no-cache. */
 export function handleInterrupts(caching: boolean): void {
@@ -48,7 +54,7 @@ export function handleInterrupts(caching: boolean): void {
     ['SIGINT', 130],
     ['SIGTERM', 143],
   ] as const) {
-    process.on(signal, () => {
+    const onSignal = () => {
       // a second signal while the networks in flight finish: leave at once
       if (stopping) process.exit(code);
       stopping = true;
@@ -64,6 +70,8 @@ export function handleInterrupts(caching: boolean): void {
       };
       // let the networks in flight finish into the cache: ending a worker inside onnxruntime aborts the process
       stopAllPools().then(done, done);
-    });
+    };
+    listeners.push([signal, onSignal]);
+    process.on(signal, onSignal);
   }
 }

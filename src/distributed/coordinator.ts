@@ -6,8 +6,14 @@
  * (cache context, proxy keys, chunk), so a restarted coordinator re-adds the same ids: BullMQ
  * keeps the job that is waiting, running or finished instead of adding another, and a finished job's
  * stored result is read back rather than computed again.
+ *
+ * Jobs go to the queue of the coordinator's engine fingerprint (see common.ts), so only workers
+ * that score bit-identically take them. The chunk size adapts to the job slots of the live
+ * compatible workers (see chunkSize), and a run whose only live workers run another rbflex fails
+ * after a short grace with a message naming both versions.
  */
 import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
 import { type Job, Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { ImageBatch } from '../backends/types.js';
@@ -16,7 +22,7 @@ import type { ScoreCache } from '../search/cache.js';
 import { engineVersion } from '../search/engine.js';
 import { type Progress, lookup, merge } from '../search/runner.js';
 import type { ArchScore, ScorerConfig } from '../search/scorer.js';
-import { QUEUE_NAME, rbflexVersion, storeImages } from './common.js';
+import { ANNOUNCE_EVERY_MS, type Announcement, COORDINATORS_KEY, WORKERS_KEY, announce, liveAnnouncements, queueName, rbflexVersion, storeImages } from './common.js';
 import { JOB_FORMAT, type JobData, type JobResult, fromWire } from './job.js';
 import { DistributedError, type RedisTarget, parseRedisUrl, scrub } from './redis-url.js';
 
@@ -27,6 +33,8 @@ export interface RemoteOptions {
   chunk?: number;
   /** progress lines (per-worker throughput) */
   log?: (s: string) => void;
+  /** how long only incompatible workers may be live before the run fails, ms (default 5000) */
+  incompatibleGraceMs?: number;
 }
 
 export interface RemoteRun {
@@ -55,10 +63,33 @@ function connectionOptions(t: RedisTarget) {
   };
 }
 
+/**
+ * How many jobs a run's networks are cut into: jobs of at most `requested` networks, and the number
+ * of jobs a multiple of the job slots (sum of the live compatible workers' --concurrency), so every
+ * slot gets work and the jobs end together: 150 networks, --chunk 50, 2 slots -> 4 jobs of 37-38,
+ * not 3 jobs of 50 (one slot idle for a third of the run). Depends only on the total and the slots,
+ * so a restarted coordinator with the same workers cuts the same chunks (the same job ids).
+ */
+export function jobCount(total: number, requested: number, slots: number): number {
+  const s = Math.max(1, slots);
+  return Math.min(total, Math.ceil(total / (Math.max(1, requested) * s)) * s);
+}
+
+/** [start, end) of job i of n over `total` networks: sizes differ by at most one */
+export function chunkBounds(total: number, n: number, i: number): [number, number] {
+  return [Math.floor((i * total) / n), Math.floor(((i + 1) * total) / n)];
+}
+
+/** "rbflex 0.1.0 (engine abc)" for each distinct version among the workers */
+function versions(ws: Iterable<Announcement>): string {
+  const v = new Map<string, number>();
+  for (const w of ws) v.set(`rbflex ${w.rbflex} (engine ${w.engine})`, (v.get(`rbflex ${w.rbflex} (engine ${w.engine})`) ?? 0) + 1);
+  return [...v].map(([k, n]) => `${n} on ${k}`).join(', ');
+}
+
 export async function scoreRemote(archs: readonly string[], o: RemoteRun): Promise<Map<string, ArchScore>> {
   const target = parseRedisUrl(o.remote.url);
   const log = o.remote.log ?? (() => {});
-  const chunkSize = Math.max(1, o.remote.chunk ?? 50);
   const unique = [...new Set(archs)];
   const out = new Map<string, ArchScore>();
   const missing = new Map<string, { have: ArchScore; missing: ProxyName[] }>();
@@ -75,34 +106,49 @@ export async function scoreRemote(archs: readonly string[], o: RemoteRun): Promi
   const conn = connectionOptions(target);
   const client = new Redis({ ...conn, lazyConnect: true });
   let lostReason: string | undefined;
-  let rejectLost: (e: Error) => void = () => {};
-  const lost = new Promise<never>((_, reject) => (rejectLost = reject));
-  lost.catch(() => undefined);
-  const onLost = (why: string) => {
-    if (lostReason !== undefined) return;
-    lostReason = scrub(why, target);
-    rejectLost(new DistributedError(`lost the connection to Redis at ${target.shown} (${lostReason}); ${done - cached} results received and kept in the cache; rerun the same command to resume`));
+  let rejectFatal: (e: Error) => void = () => {};
+  const fatal = new Promise<never>((_, reject) => (rejectFatal = reject));
+  fatal.catch(() => undefined);
+  let failed = false;
+  const fail = (e: Error) => {
+    if (failed) return;
+    failed = true;
+    rejectFatal(e);
   };
-  client.on('error', () => {}); // reported through 'end' / failed commands
+  const onLost = (why: string) => {
+    if (lostReason !== undefined || failed) return;
+    lostReason = scrub(why, target);
+    fail(new DistributedError(`lost the connection to Redis at ${target.shown} (${lostReason}); ${done - cached} results received and kept in the cache; rerun the same command to resume`));
+  };
+  // reported through 'end' / failed commands; the last one explains a failed connect (TLS, auth)
+  let lastError: string | undefined;
+  client.on('error', (e: Error) => (lastError = e.message));
   client.on('end', () => onLost('connection closed'));
+  const me = `${hostname()}:${process.pid}`;
   let queue: Queue | undefined;
   let events: QueueEvents | undefined;
   let heartbeat: NodeJS.Timeout | undefined;
+  let announcer: NodeJS.Timeout | undefined;
   try {
     try {
       await client.connect();
       await client.ping();
     } catch (e) {
-      throw new DistributedError(`cannot reach Redis at ${target.shown}: ${scrub(e instanceof Error ? e.message : String(e), target)}`);
+      const m = e instanceof Error ? e.message : String(e);
+      const why = lastError && lastError !== m && /Connection is closed/.test(m) ? lastError : m;
+      throw new DistributedError(`cannot reach Redis at ${target.shown}: ${scrub(why, target)}`);
     }
-    queue = new Queue(QUEUE_NAME, { connection: conn });
-    events = new QueueEvents(QUEUE_NAME, { connection: conn });
+    const engine = await engineVersion();
+    const version = rbflexVersion();
+    const qname = queueName(engine);
+    queue = new Queue(qname, { connection: conn });
+    events = new QueueEvents(qname, { connection: conn });
     // BullMQ's own connections retry quietly; losing Redis is decided by our client (below)
     queue.on('error', () => {});
     events.on('error', () => {});
     events.setMaxListeners(0);
     queue.setMaxListeners(0);
-    await Promise.race([Promise.all([queue.waitUntilReady(), events.waitUntilReady()]), lost]);
+    await Promise.race([Promise.all([queue.waitUntilReady(), events.waitUntilReady()]), fatal]);
 
     // a silent network (no TCP close) is noticed by a heartbeat
     heartbeat = setInterval(() => {
@@ -113,8 +159,41 @@ export async function scoreRemote(archs: readonly string[], o: RemoteRun): Promi
       );
     }, 2000);
     heartbeat.unref();
-    const engine = await engineVersion();
-    const imagesKey = await Promise.race([storeImages(client, o.images), lost]);
+
+    // who is there: the coordinator announces itself (workers of another rbflex say so in their
+    // log), and watches the workers: only incompatible ones for a grace period -> the run fails
+    const grace = o.remote.incompatibleGraceMs ?? 5000;
+    let onlyIncompatibleSince: number | undefined;
+    let warnedNone = false;
+    const look = async (): Promise<Map<string, Announcement>> => {
+      await announce(client, COORDINATORS_KEY, me, { rbflex: version, engine });
+      const ws = await liveAnnouncements(client, WORKERS_KEY);
+      const ok = [...ws.values()].filter((w) => w.engine === engine);
+      if (ok.length === 0 && ws.size > 0) {
+        onlyIncompatibleSince ??= Date.now();
+        if (Date.now() - onlyIncompatibleSince >= grace) {
+          fail(
+            new DistributedError(
+              `no worker at ${target.shown} runs this rbflex ${version} (engine ${engine}): the live workers are ${versions(ws.values())}; start workers with the same rbflex (the queued jobs wait for them; rerun this command then)`,
+            ),
+          );
+        }
+      } else onlyIncompatibleSince = undefined;
+      if (ws.size === 0 && !warnedNone) {
+        warnedNone = true;
+        log(`no worker is running at ${target.shown} yet: start "rbflex worker --redis ..." (the jobs wait in the queue)`);
+      }
+      return ws;
+    };
+    const workersAtStart = await Promise.race([look(), fatal]);
+    announcer = setInterval(() => void look().catch(() => undefined), Math.min(ANNOUNCE_EVERY_MS, Math.max(250, grace / 4)));
+    announcer.unref();
+    const compatible = [...workersAtStart.values()].filter((w) => w.engine === engine);
+    const slots = compatible.reduce((a, w) => a + (w.concurrency ?? 1), 0);
+    const nJobs = jobCount(unique.length, o.remote.chunk ?? 50, slots);
+
+    const imagesKey = await Promise.race([storeImages(client, o.images), fatal]);
+    const dataKey = o.config.data ? await Promise.race([storeImages(client, o.config.data), fatal]) : undefined;
     // per-job progress from the workers, for a bar that moves between chunk completions
     const partial = new Map<string, number>();
     const report = () => o.onProgress?.({ done: Math.min(unique.length, done + [...partial.values()].reduce((a, b) => a + b, 0)), total: unique.length, cached });
@@ -125,21 +204,23 @@ export async function scoreRemote(archs: readonly string[], o: RemoteRun): Promi
       }
     });
     const perWorker = new Map<string, { n: number; ms: number }>();
+    const { data: _data, threads: _threads, ...config } = o.config;
 
     const jobs: Promise<void>[] = [];
-    for (let i = 0; i < unique.length; i += chunkSize) {
-      const chunk = unique.slice(i, i + chunkSize);
-      const todo = chunk.filter((a) => missing.has(a));
+    for (let i = 0; i < nJobs; i++) {
+      const part = unique.slice(...chunkBounds(unique.length, nJobs, i));
+      const todo = part.filter((a) => missing.has(a));
       if (todo.length === 0) continue;
       const need = o.proxies.filter((p) => todo.some((a) => missing.get(a)!.missing.includes(p)));
-      const jobId = `c${createHash('sha256').update(JSON.stringify({ ctx: o.contextKey, keys: need.map((p) => o.proxyKeys[p]), archs: chunk })).digest('hex').slice(0, 40)}`;
+      const jobId = `c${createHash('sha256').update(JSON.stringify({ ctx: o.contextKey, keys: need.map((p) => o.proxyKeys[p]), archs: part })).digest('hex').slice(0, 40)}`;
       const data: JobData = {
         format: JOB_FORMAT,
         engine,
-        rbflex: rbflexVersion(),
-        config: { space: o.config.space, build: o.config.build, proxies: need, settings: o.config.settings, backend: o.config.backend, seed: o.config.seed, ...(o.config.reduce ? { reduce: o.config.reduce } : {}) },
+        rbflex: version,
+        config: { ...config, proxies: need },
         images: imagesKey,
-        archs: chunk,
+        ...(dataKey ? { data: dataKey } : {}),
+        archs: part,
       };
       const q = queue;
       const ev = events;
@@ -161,7 +242,7 @@ export async function scoreRemote(archs: readonly string[], o: RemoteRun): Promi
           try {
             result = (await job.waitUntilFinished(ev)) as JobResult;
           } catch (e) {
-            if (lostReason !== undefined) throw e;
+            if (failed) throw e;
             throw new DistributedError(`job ${jobId} failed on the workers: ${scrub(e instanceof Error ? e.message : String(e), target)}`);
           }
           partial.delete(jobId);
@@ -188,20 +269,23 @@ export async function scoreRemote(archs: readonly string[], o: RemoteRun): Promi
         })(),
       );
     }
+    log(`${missing.size} networks to score in ${jobs.length} job(s) of up to ${Math.ceil(unique.length / nJobs)} on queue ${qname}; ${compatible.length} compatible worker(s) live with ${slots} job slot(s)`);
     const all = Promise.all(jobs);
     all.catch(() => undefined);
-    await Promise.race([all, lost]);
+    await Promise.race([all, fatal]);
     for (const [w, s] of [...perWorker].sort()) log(`worker ${w}: ${s.n} networks, ${(s.n / Math.max(1e-9, s.ms / 1000)).toFixed(1)}/s while busy`);
     if (missing.size > 0) throw new DistributedError(`${missing.size} architectures came back without scores`);
     return out;
   } finally {
     clearInterval(heartbeat);
+    clearInterval(announcer);
     const closing = [queue?.close(), events?.close()].map((p) => p?.catch(() => undefined));
     if (lostReason !== undefined) {
       // Redis is gone: do not wait for a graceful close
       for (const x of [queue, events]) void x?.disconnect().catch(() => undefined);
       client.disconnect();
     } else {
+      await client.hdel(COORDINATORS_KEY, me).catch(() => undefined);
       await Promise.all(closing);
       await client.quit().catch(() => undefined);
     }

@@ -6,11 +6,12 @@
 import { BACKEND_NAMES, type BackendName } from '../backends/types.js';
 import { TAP_MODES, type TapMode } from '../ir/types.js';
 import { PROXY_NAMES, type ProxyName } from '../proxies/index.js';
-import { REDUCE_MODES, type ArchScore, type ReduceMode, type ScorerConfig } from '../search/scorer.js';
+import { PROXY_INPUTS_MODES, type ProxyInputsMode } from '../proxies/needs.js';
+import { type ArchScore, REDUCE_MODES, type ReduceMode, type ScorerConfig } from '../search/scorer.js';
 import { spaceNames } from '../spaces/index.js';
 import type { BuildOptions } from '../spaces/types.js';
 
-export const JOB_FORMAT = 1;
+export const JOB_FORMAT = 2;
 export const MAX_ARCHS_PER_JOB = 1000;
 
 export interface JobData {
@@ -19,11 +20,16 @@ export interface JobData {
   engine: string;
   /** rbflex package version of the coordinator (for messages) */
   rbflex: string;
-  config: ScorerConfig;
-  /** imagesKey of the batch, stored at imagesRedisKey(images) */
+  config: JobConfig;
+  /** content hash of the batch, stored by storeImages */
   images: string;
+  /** content hash of the gradient proxies' labelled data batch (ScorerConfig.data), when the run has one */
+  data?: string;
   archs: string[];
 }
+
+/** what of a ScorerConfig travels in a job (the data batch travels as a hash, threads are the worker's) */
+export type JobConfig = Omit<ScorerConfig, 'data' | 'threads'>;
 
 /** one network's result; non-finite values as strings ("-Infinity") since JSON has no such numbers */
 export interface WireScore {
@@ -88,15 +94,17 @@ function build(v: unknown): BuildOptions {
 /** The job, checked; throws JobError naming the first bad field. */
 export function validateJob(data: unknown): JobData {
   if (!isObj(data)) fail('not an object');
-  onlyKeys(data, ['format', 'engine', 'rbflex', 'config', 'images', 'archs'], 'the job');
+  onlyKeys(data, ['format', 'engine', 'rbflex', 'config', 'images', 'data', 'archs'], 'the job');
   if (data.format !== JOB_FORMAT) fail(`format ${JSON.stringify(data.format)?.slice(0, 20)}, this worker reads format ${JOB_FORMAT}`);
   const engine = str(data.engine, 'engine', 64);
   const rbflex = str(data.rbflex, 'rbflex', 64);
   const images = str(data.images, 'images', 64);
   if (!/^[0-9a-f]{16}$/.test(images)) fail('images must be a 16-digit hex content hash');
+  const dataKey = data.data === undefined ? undefined : str(data.data, 'data', 16);
+  if (dataKey !== undefined && !/^[0-9a-f]{16}$/.test(dataKey)) fail('data must be a 16-digit hex content hash');
   const c = data.config;
   if (!isObj(c)) fail('config must be an object');
-  onlyKeys(c, ['space', 'build', 'proxies', 'settings', 'backend', 'seed', 'threads', 'reduce'], 'config');
+  onlyKeys(c, ['space', 'build', 'proxies', 'settings', 'backend', 'seed', 'reduce', 'proxyInputs'], 'config');
   const space = str(c.space, 'config.space', 100);
   if (!spaceNames().includes(space)) fail(`config.space "${space}" is not a space of this rbflex`);
   if (!Array.isArray(c.proxies) || c.proxies.length === 0 || c.proxies.length > PROXY_NAMES.length) fail('config.proxies must be a non-empty list');
@@ -113,6 +121,8 @@ export function validateJob(data: unknown): JobData {
   if (typeof backend !== 'string' || !(BACKEND_NAMES as readonly string[]).includes(backend)) fail('config.backend must be a backend name');
   const reduce = c.reduce;
   if (reduce !== undefined && (typeof reduce !== 'string' || !(REDUCE_MODES as readonly string[]).includes(reduce))) fail(`config.reduce must be one of ${REDUCE_MODES.join(', ')}`);
+  const proxyInputs = c.proxyInputs;
+  if (proxyInputs !== undefined && (typeof proxyInputs !== 'string' || !(PROXY_INPUTS_MODES as readonly string[]).includes(proxyInputs))) fail(`config.proxyInputs must be one of ${PROXY_INPUTS_MODES.join(', ')}`);
   if (!Array.isArray(data.archs) || data.archs.length === 0 || data.archs.length > MAX_ARCHS_PER_JOB) fail(`archs must be a list of 1..${MAX_ARCHS_PER_JOB}`);
   const archs = data.archs.map((a, i) => str(a, `archs[${i}]`, 2000));
   return {
@@ -120,6 +130,7 @@ export function validateJob(data: unknown): JobData {
     engine,
     rbflex,
     images,
+    ...(dataKey !== undefined ? { data: dataKey } : {}),
     archs,
     config: {
       space,
@@ -128,8 +139,8 @@ export function validateJob(data: unknown): JobData {
       settings: { gammaK: num(s.gammaK, 'config.settings.gammaK'), gammaQ: num(s.gammaQ, 'config.settings.gammaQ'), taps: taps as TapMode },
       backend: backend as BackendName,
       seed: str(c.seed, 'config.seed', 500),
-      threads: 1,
       ...(reduce !== undefined ? { reduce: reduce as ReduceMode } : {}),
+      ...(proxyInputs !== undefined ? { proxyInputs: proxyInputs as ProxyInputsMode } : {}),
     },
   };
 }

@@ -1,4 +1,5 @@
 /** Redis URLs (redis://[:password@]host[:port][/db], rediss:// for TLS) as connection options, and a printable form without the password. */
+import { isIP } from 'node:net';
 import type { RedisOptions } from 'ioredis';
 
 export class DistributedError extends Error {
@@ -29,13 +30,15 @@ export function parseRedisUrl(url: string): RedisTarget {
   if (!Number.isInteger(db) || db < 0 || db > 1_000_000) throw new DistributedError(`--redis: the database number must be an integer, got "${u.pathname.slice(1)}"`);
   const shownUrl = new URL(u.href);
   if (shownUrl.password) shownUrl.password = '***';
+  const host = u.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1';
   const options: RedisOptions = {
-    host: u.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1',
+    host,
     port: u.port ? Number(u.port) : 6379,
     db,
     ...(username ? { username } : {}),
     ...(password ? { password } : {}),
-    ...(u.protocol === 'rediss:' ? { tls: { servername: u.hostname } } : {}),
+    // TLS: the certificate is checked against the host name (or IP address: SNI carries no addresses)
+    ...(u.protocol === 'rediss:' ? { tls: isIP(host) ? {} : { servername: host } } : {}),
   };
   return { options, shown: shownUrl.href, ...(password ? { password } : {}) };
 }

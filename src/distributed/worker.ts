@@ -1,15 +1,23 @@
 /**
- * `rbflex worker`: takes scoring jobs from the BullMQ queue, scores them on its own worker threads,
- * returns the scores. A malformed job fails alone; a job from another engine version is refused
- * with a message (and retried elsewhere); SIGTERM/SIGINT finish the current jobs, then exit.
+ * `rbflex worker`: takes scoring jobs from the BullMQ queue of its engine, scores them on its own
+ * worker threads (one pool per run's settings, kept across that run's jobs), returns the scores.
+ *
+ * - It only listens to the queue of its own engine fingerprint (common.ts), so jobs of a
+ *   coordinator on another rbflex are never taken; the worker says so in its log, once per such
+ *   coordinator. A forged job with another engine in its queue fails at once (no retries).
+ * - A malformed job fails alone.
+ * - Stop: the first SIGTERM/SIGINT takes no new job and finishes the current one(s); a second
+ *   signal, or `graceMs` after the first, releases them (back to the queue, for another worker, at
+ *   once) after the networks in flight. Either way the process then exits 0.
  */
 import { hostname } from 'node:os';
-import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import type { ImageBatch } from '../backends/types.js';
+import type { LabelledBatch } from '../proxies/inputs.js';
 import { engineVersion } from '../search/engine.js';
 import { ScorePool, defaultWorkers } from '../search/pool.js';
-import { QUEUE_NAME, loadStoredImages, rbflexVersion } from './common.js';
+import type { ArchScore, ScorerConfig } from '../search/scorer.js';
+import { ANNOUNCE_EVERY_MS, COORDINATORS_KEY, WORKERS_KEY, announce, liveAnnouncements, loadStoredImages, queueName, rbflexVersion } from './common.js';
 import { JobError, type JobResult, toWire, validateJob } from './job.js';
 import { parseRedisUrl, scrub } from './redis-url.js';
 
@@ -21,19 +29,34 @@ export interface WorkerOptions {
   concurrency?: number;
   /** how long a job stays locked by a worker that stops answering, ms (default 30 s) */
   lockMs?: number;
+  /** after a stop signal, how long the current jobs may run before they are released, ms (default 25 s) */
+  graceMs?: number;
   log?: (s: string) => void;
-  /** resolves to stop the worker (default: SIGTERM or SIGINT) */
+  /** resolves to stop the worker (default: the first SIGTERM or SIGINT) */
   stop?: Promise<unknown>;
+  /** resolves to release the current jobs at once (default: a second SIGTERM or SIGINT) */
+  release?: Promise<unknown>;
+  /** the engine fingerprint and version to serve (default: this process's); tests pose as another rbflex */
+  engine?: { engine: string; rbflex: string };
 }
+
+interface PoolEntry {
+  pool: ScorePool;
+  busy: number;
+}
+
+/** at most this many pools (distinct run settings) are kept; idle ones beyond it are closed */
+const MAX_POOLS = 2;
 
 export async function runWorker(o: WorkerOptions): Promise<void> {
   const target = parseRedisUrl(o.url);
   const log = o.log ?? ((s: string) => process.stderr.write(`${s}\n`));
   const threads = o.workers ?? defaultWorkers();
+  const concurrency = o.concurrency ?? 1;
   const lockMs = o.lockMs ?? 30_000;
   const me = `${hostname()}:${process.pid}`;
-  const engine = await engineVersion();
-  const version = rbflexVersion();
+  const engine = o.engine?.engine ?? (await engineVersion());
+  const version = o.engine?.rbflex ?? rbflexVersion();
   const connection = { ...target.options, maxRetriesPerRequest: null };
   const client = new Redis(connection);
   let lastError = '';
@@ -43,11 +66,46 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     lastError = m;
   };
   client.on('error', onError);
-  const images = new Map<string, ImageBatch>();
-  let pool: { key: string; pool: ScorePool } | undefined;
-  let busy = 0;
+  const images = new Map<string, LabelledBatch>();
+  const pools = new Map<string, PoolEntry>();
+  /** jobs being scored: releasing one resolves its promise */
+  const active = new Map<string, { job: Job; token: string; release: () => void }>();
+  let releasing = false;
 
-  const process_ = async (job: Job): Promise<JobResult> => {
+  const batch = async (key: string): Promise<LabelledBatch> => {
+    let b = images.get(key);
+    if (b) return b;
+    try {
+      b = await loadStoredImages(client, key);
+    } catch (e) {
+      if (e instanceof JobError) throw new UnrecoverableError(e.message);
+      throw e;
+    }
+    if (images.size >= 4) images.delete(images.keys().next().value!);
+    images.set(key, b);
+    return b;
+  };
+
+  const poolFor = (key: string, config: ScorerConfig, imgs: LabelledBatch): PoolEntry => {
+    let e = pools.get(key);
+    if (e) {
+      pools.delete(key); // re-inserted last: most recently used
+      pools.set(key, e);
+      return e;
+    }
+    e = { pool: new ScorePool(config, imgs, threads), busy: 0 };
+    pools.set(key, e);
+    for (const [k, old] of pools) {
+      if (pools.size <= MAX_POOLS) break;
+      if (old.busy === 0 && k !== key) {
+        pools.delete(k);
+        void old.pool.close();
+      }
+    }
+    return e;
+  };
+
+  const process_ = async (job: Job, token?: string): Promise<JobResult> => {
     const t0 = performance.now();
     let d;
     try {
@@ -57,53 +115,54 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
       throw new UnrecoverableError((e as Error).message);
     }
     if (d.engine !== engine) {
+      // only a forged job gets here: the queue is this engine's
       const m = `refused: the job comes from rbflex ${d.rbflex} (engine ${d.engine}), this worker runs rbflex ${version} (engine ${engine}); run the same rbflex on coordinator and workers`;
       log(`worker ${me}: job ${job.id}: ${m}`);
-      throw new Error(m);
+      throw new UnrecoverableError(m);
     }
-    let batch = images.get(d.images);
-    if (!batch) {
-      try {
-        batch = await loadStoredImages(client, d.images);
-      } catch (e) {
-        if (e instanceof JobError) throw new UnrecoverableError(e.message);
-        throw e;
-      }
-      images.clear(); // one batch at a time is what a run uses
-      images.set(d.images, batch);
-    }
-    const key = `${JSON.stringify(d.config)}|${d.images}`;
-    if (pool?.key !== key) {
-      if (pool && busy === 0) await pool.pool.close();
-      pool = { key, pool: new ScorePool(d.config, batch, threads) };
-    }
-    const p = pool.pool;
-    busy++;
+    const imgs = await batch(d.images);
+    const data = d.data ? await batch(d.data) : undefined;
+    const config: ScorerConfig = { ...d.config, threads: 1, ...(data ? { data } : {}) };
+    const entry = poolFor(`${JSON.stringify(d.config)}|${d.images}|${d.data ?? ''}`, config, imgs);
+    entry.busy++;
+    let release: () => void = () => {};
+    const released = new Promise<'released'>((resolve) => (release = () => resolve('released')));
+    active.set(String(job.id), { job, token: token ?? '', release });
+    log(`worker ${me}: job ${job.id}: scoring ${d.archs.length} networks`);
+    if (releasing) release();
     try {
       let done = 0;
       let lastReport = 0;
-      const results = await Promise.all(
+      const scoring = Promise.all(
         d.archs.map(async (a) => {
-          const r = await p.score(a);
+          const r = await entry.pool.score(a);
           done++;
           if (performance.now() - lastReport > 500) {
             lastReport = performance.now();
             void job.updateProgress(done).catch(() => undefined);
           }
-          return toWire(r);
+          return r;
         }),
       );
+      scoring.catch(() => undefined);
+      const results: ArchScore[] | 'released' = await Promise.race([scoring, released]);
+      if (results === 'released') {
+        await job.moveToWait(token ?? '');
+        log(`worker ${me}: job ${job.id}: released after ${done} of ${d.archs.length} networks (back in the queue for another worker)`);
+        throw new DelayedError('released');
+      }
       const ms = performance.now() - t0;
       log(`worker ${me}: job ${job.id}: ${results.length} networks in ${(ms / 1000).toFixed(1)} s (${((results.length * 1000) / ms).toFixed(1)}/s)`);
-      return { worker: me, ms, results };
+      return { worker: me, ms, results: results.map(toWire) };
     } finally {
-      busy--;
+      active.delete(String(job.id));
+      entry.busy--;
     }
   };
 
-  const worker = new Worker(QUEUE_NAME, process_, {
+  const worker = new Worker(queueName(engine), process_, {
     connection,
-    concurrency: o.concurrency ?? 1,
+    concurrency,
     lockDuration: lockMs,
     stalledInterval: lockMs,
     maxStalledCount: 10,
@@ -113,18 +172,58 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     if (job && !(e instanceof UnrecoverableError) && !/^refused/.test(e.message) && !/^malformed/.test(e.message)) log(`worker ${me}: job ${job.id} failed: ${scrub(e.message, target)}`);
   });
   await worker.waitUntilReady();
-  log(`worker ${me}: rbflex ${version} (engine ${engine}), ${threads} scoring thread(s), ${o.concurrency ?? 1} job(s) at a time, queue ${QUEUE_NAME} at ${target.shown}`);
 
-  const stop =
-    o.stop ??
-    new Promise<string>((resolve) => {
-      process.once('SIGTERM', () => resolve('SIGTERM'));
-      process.once('SIGINT', () => resolve('SIGINT'));
-    });
+  // announce this worker (the coordinators size their chunks by the live job slots), and say once
+  // per coordinator on another rbflex that its jobs are not for this worker
+  const told = new Set<string>();
+  const tick = async () => {
+    await announce(client, WORKERS_KEY, me, { rbflex: version, engine, concurrency, threads });
+    for (const [id, c] of await liveAnnouncements(client, COORDINATORS_KEY)) {
+      if (c.engine === engine || told.has(id)) continue;
+      told.add(id);
+      log(
+        `worker ${me}: refusing the jobs of coordinator ${id}: it runs rbflex ${c.rbflex} (engine ${c.engine}), this worker rbflex ${version} (engine ${engine}); run the same rbflex on coordinator and workers`,
+      );
+    }
+  };
+  await tick().catch((e: Error) => onError(e));
+  const announcer = setInterval(() => void tick().catch((e: Error) => onError(e)), ANNOUNCE_EVERY_MS);
+  log(`worker ${me}: rbflex ${version} (engine ${engine}), ${threads} scoring thread(s), ${concurrency} job(s) at a time, queue ${queueName(engine)} at ${target.shown}`);
+
+  let signals = 0;
+  let onSignal: (s: string) => void = () => {};
+  const handler = (s: NodeJS.Signals) => {
+    signals++;
+    onSignal(s);
+  };
+  if (!o.stop || !o.release) {
+    process.on('SIGTERM', handler);
+    process.on('SIGINT', handler);
+  }
+  const stop = o.stop ?? new Promise<string>((resolve) => (onSignal = (s) => resolve(s)));
   const why = await stop;
-  log(`worker ${me}: ${typeof why === 'string' ? why : 'stop'}: finishing the current job(s), then stopping`);
+  log(
+    `worker ${me}: ${typeof why === 'string' ? why : 'stop'}: ${active.size > 0 ? `finishing ${active.size} current job(s), then stopping (a second signal puts them back in the queue)` : 'no job in progress, stopping'}`,
+  );
+  clearInterval(announcer);
+  await client.hdel(WORKERS_KEY, me).catch(() => undefined);
+  const releaseAll = () => {
+    if (releasing) return;
+    releasing = true;
+    for (const a of active.values()) a.release();
+  };
+  const grace = setTimeout(releaseAll, o.graceMs ?? 25_000);
+  if (o.release) void o.release.then(releaseAll);
+  else {
+    onSignal = () => releaseAll();
+    if (signals > 1) releaseAll();
+  }
   await worker.close();
-  await pool?.pool.close();
+  clearTimeout(grace);
+  // the networks in flight of released jobs end before their threads (ending one inside onnxruntime aborts the process)
+  await Promise.all([...pools.values()].map((e) => e.pool.stop()));
   await client.quit().catch(() => undefined);
+  process.off('SIGTERM', handler);
+  process.off('SIGINT', handler);
   log(`worker ${me}: stopped`);
 }

@@ -21,7 +21,18 @@ function findRedis(): string | undefined {
   return undefined;
 }
 
-export async function startRedis(t: TestContext, o: { password?: string } = {}): Promise<TestRedis | undefined> {
+export interface RedisTls {
+  cert: string;
+  key: string;
+  ca: string;
+}
+
+/**
+ * o.tls: serve TLS only (the plain port off), with that server certificate; the URL is rediss://.
+ * Returns undefined (test skipped) when redis-server is absent outside CI, or when o.tls is given
+ * and this redis-server cannot serve TLS (then `tlsRefused` says why; the caller decides).
+ */
+export async function startRedis(t: TestContext, o: { password?: string; tls?: RedisTls; tlsRefused?: (why: string) => void } = {}): Promise<TestRedis | undefined> {
   const bin = findRedis();
   if (!bin) {
     if (process.env.CI) assert.fail('redis-server is not installed (CI must install it: apt-get install redis-server)');
@@ -30,7 +41,10 @@ export async function startRedis(t: TestContext, o: { password?: string } = {}):
   }
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = 20000 + Math.floor(Math.random() * 30000);
-    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', ...(o.password ? ['--requirepass', o.password] : [])];
+    const ports = o.tls
+      ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', o.tls.cert, '--tls-key-file', o.tls.key, '--tls-ca-cert-file', o.tls.ca, '--tls-auth-clients', 'no']
+      : ['--port', String(port)];
+    const args = [...ports, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', ...(o.password ? ['--requirepass', o.password] : [])];
     const proc = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     const ready = await new Promise<boolean>((resolve) => {
@@ -49,11 +63,16 @@ export async function startRedis(t: TestContext, o: { password?: string } = {}):
     });
     if (!ready) {
       proc.kill('SIGKILL');
+      // a build without TLS (or a bad certificate) says so on start-up: no point in other ports
+      if (o.tls && /TLS|tls|SSL|ssl/.test(out)) {
+        o.tlsRefused?.(out.split('\n').filter((l) => /TLS|tls|SSL|ssl/.test(l)).slice(0, 2).join(' ').trim());
+        return undefined;
+      }
       continue;
     }
     return {
       port,
-      url: `redis://${o.password ? `:${o.password}@` : ''}127.0.0.1:${port}`,
+      url: `${o.tls ? 'rediss' : 'redis'}://${o.password ? `:${o.password}@` : ''}127.0.0.1:${port}`,
       proc,
       stop: () =>
         new Promise<void>((resolve) => {
