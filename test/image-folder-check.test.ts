@@ -82,6 +82,12 @@ test('resized images: one note line for the folder, not one per image; squashed 
   const same: string[] = [];
   await loadImages(folder('same', { 'a.png': png(32, 32), 'b.png': png(32, 32) }), { dataset: 'cifar10', n: 2, seed: 1, onNote: (s) => same.push(s) });
   assert.deepEqual(same, []);
+  // record formats (a sprite): the drawn images' sizes
+  const sprite = join(folder('sprite', { 'cifar10_batch_0.png': png(1024, 4) }), 'cifar10_batch_0.png');
+  const drawn: string[] = [];
+  await loadImages(sprite, { dataset: 'cifar10', n: 2, seed: 1, resolution: 64, onNote: (s) => drawn.push(s) });
+  assert.equal(drawn.length, 1);
+  assert.match(drawn[0]!, /^note: all 2 drawn images in .*cifar10_batch_0\.png are not 64x64 \(e\.g\. image \d is 32x32\): resized to 64x64/);
   assert.equal(resizeNote('x', ['x/a.png'], [{ w: 8, h: 4 }], 4, 4), 'note: the image in x is not 4x4 (e.g. x/a.png is 8x4): resized to 4x4 (bilinear, antialiased), squashed (aspect ratio changed)');
 });
 

@@ -21,6 +21,8 @@ test('niceTicks: round steps inside the range', () => {
   assert.deepEqual(niceTicks(0.1, 0.35).ticks, [0.1, 0.15, 0.2, 0.25, 0.3, 0.35]);
   assert.deepEqual(niceTicks(-1, 1).ticks, [-1, -0.5, 0, 0.5, 1]);
   assert.deepEqual(niceTicks(5, 5), { ticks: [5], step: 0 });
+  // a span a round step would cover with two ticks gets a finer step
+  assert.deepEqual(niceTicks(37.13, 37.22), { ticks: [37.14, 37.16, 37.18, 37.2, 37.22], step: 0.02 });
 });
 
 test('axisRange: 5% padding; constant values get +-1% of their size, not +-1', () => {

@@ -97,8 +97,11 @@ export async function loadImages(src: string, opts: LoadImagesOptions): Promise<
   const raw = await source.read(indices);
   opts.onProgress?.({ phase: 'read', done: raw.length, total: raw.length, file: source.path });
   const out = assemble(raw, indices, source, ds, opts);
-  if (source.images && opts.onNote) {
-    const note = resizeNote(source.path, source.images.files, source.images.sizes, out.h, out.w);
+  if (opts.onNote) {
+    // image files: the whole folder's sizes; record formats (CIFAR, ImageNet16, sprites): the images drawn
+    const note = source.images
+      ? resizeNote(source.path, source.images.files, source.images.sizes, out.h, out.w)
+      : resizeNote(source.path, indices.map((i) => `image ${i}`), raw, out.h, out.w, 'drawn images');
     if (note) opts.onNote(note);
   }
   return out;

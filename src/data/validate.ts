@@ -131,7 +131,7 @@ export function checkImageFiles(files: readonly string[]): ImageSize[] {
  * One note line when images of `sizes` are not `h x w`: how many are resized and how many of those
  * squashed (aspect ratio changed by more than 1%), with an example; undefined when none are.
  */
-export function resizeNote(where: string, files: readonly string[], sizes: readonly ImageSize[], h: number, w: number): string | undefined {
+export function resizeNote(where: string, files: readonly string[], sizes: readonly ImageSize[], h: number, w: number, what = 'images'): string | undefined {
   let resized = 0;
   let squashed = 0;
   let example: number | undefined;
@@ -143,7 +143,8 @@ export function resizeNote(where: string, files: readonly string[], sizes: reado
   });
   if (resized === 0) return undefined;
   const e = sizes[example!]!;
-  const all = resized === sizes.length ? (sizes.length === 1 ? 'the image' : `all ${sizes.length} images`) : `${resized} of ${sizes.length} images`;
+  const one = what.replace(/s$/, '');
+  const all = resized === sizes.length ? (sizes.length === 1 ? `the ${one}` : `all ${sizes.length} ${what}`) : `${resized} of ${sizes.length} ${what}`;
   return `note: ${all} in ${where} ${resized === 1 ? 'is' : 'are'} not ${w}x${h} (e.g. ${files[example!]} is ${e.w}x${e.h}): resized to ${w}x${h} (bilinear, antialiased)${
     squashed ? `, ${squashed === resized ? (resized === 1 ? 'squashed' : 'all squashed') : `${squashed} of them squashed`} (aspect ratio changed)` : ''
   }`;

@@ -32,6 +32,12 @@ export function axisRange(values: readonly number[], pad = 0.05): [number, numbe
 /** About `count` round ticks (1, 2, 2.5, 5 x 10^m apart) inside [lo, hi], and their step. */
 export function niceTicks(lo: number, hi: number, count = 5): { ticks: number[]; step: number } {
   if (!(hi > lo) || !Number.isFinite(lo) || !Number.isFinite(hi)) return { ticks: Number.isFinite(lo) ? [lo] : [], step: 0 };
+  const r = ticksOf(lo, hi, count);
+  // a round step can leave only two ticks inside the range: then take the next finer one
+  return r.ticks.length >= 3 ? r : ticksOf(lo, hi, count * 2);
+}
+
+function ticksOf(lo: number, hi: number, count: number): { ticks: number[]; step: number } {
   const raw = (hi - lo) / count;
   const mag = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw * (1 - 1e-12)) ?? 10 * mag;

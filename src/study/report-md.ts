@@ -75,7 +75,7 @@ export function studyMarkdown(r: StudyResult): string {
     );
   }
   if (k > 1) {
-    lines.push('', `"±" is the population std over the ${k} seeds (${r.repeats.map((x) => x.seed).join(', ')}); each seed draws new images, weights and HDA gammas.`, '');
+    lines.push('', `"±" is the population std over the ${k} seeds (${r.repeats.map((x) => x.seed).join(', ')}); each seed draws new images and weights (and HDA gammas, where HDA is used).`, '');
     lines.push('### Kendall tau per seed, and of the mean rank', '', `| proxy | ${r.repeats.map((x) => `seed ${x.seed}`).join(' | ')} | mean ± std | tau of mean rank |`, `|---|${r.repeats.map(() => '---|').join('')}---|---|`);
     for (const s of summaries) lines.push(`| ${s.proxy} | ${s.kendall.perSeed.map((t) => fmtCorr(t)).join(' | ')} | ${fmtStat(s.kendall)} | ${fmtCorr(s.meanRankKendall)} |`);
     lines.push('', 'Tau of mean rank: each architecture\'s rank averaged over the seeds, correlated with the ground truth.');

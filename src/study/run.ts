@@ -254,7 +254,7 @@ export async function runStudy(o: StudyOptions): Promise<StudyResult> {
     ['metric', `${metric} (${truthLabel(o.benchmark, build.dataset, metric)})`],
     ['architectures', `${archs.length}${o.all ? ' (all)' : ` sampled with seed ${seed0}`}`],
     ['images', nRepeats === 1 ? first.images : `${inputs}, a new draw per seed`],
-    ['gammas', nRepeats === 1 ? gammaText(first.gammas) : repeats.map((r) => `[${r.seed}] ${gammaText(r.gammas)}`).join('; ')],
+    ['gammas', repeats.every((r) => !r.gammas) ? '- (only rbflex reads them)' : nRepeats === 1 ? gammaText(first.gammas) : repeats.map((r) => `[${r.seed}] ${gammaText(r.gammas)}`).join('; ')],
     ['taps', o.taps ?? space.defaultTaps],
     ['backend', o.backend ?? 'onnx'],
     ['seeds', repeats.map((r) => r.seed).join(', ')],
