@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import { exportOnnx, selectVector } from '../src/backends/onnx/export.js';
-import { SkeletonSessions } from '../src/backends/onnx/reduced.js';
+import { SkeletonSessions, forwardReduced } from '../src/backends/onnx/reduced.js';
+import { WIDE_COLUMNS } from '../src/backends/onnx/reduce.js';
+import { GraphBuilder } from '../src/ir/builder.js';
 import { ReferenceBackend } from '../src/backends/reference.js';
 import { numel } from '../src/ir/analysis.js';
 import { initWeights } from '../src/ir/init.js';
@@ -13,6 +15,7 @@ import { naswotReduced, rbflexReduced } from '../src/proxies/reduced.js';
 import { proxyKeysOf } from '../src/search/cache-key.js';
 import { Scorer, type ScorerConfig, usesSkeleton } from '../src/search/scorer.js';
 import { nb201 } from '../src/spaces/nb201.js';
+import { transnasMicro } from '../src/spaces/transnas.js';
 import { Rng } from '../src/util/rng.js';
 import { gaussianImages } from './helpers/fixtures.js';
 
@@ -128,4 +131,68 @@ test('Scorer picks the skeleton path only for reducible proxies on a space with 
     await graph.close();
     await host.close();
   }
+});
+
+test('TransNAS-micro skeleton: skeleton forward = per-network forward, and in-graph reduction = float64 host path', async () => {
+  const opts = { resolution: 32 };
+  const skel = transnasMicro.skeleton!(opts);
+  assert.equal(skel.choices.length, 10 * 6, 'ten micro cells (five stages of two) of six edges');
+  assert.ok(skel.choices.every((c) => c.branches.length === 4));
+  const archs = ['64-41414-0_00_000', '64-41414-1_02_323', '64-41414-2_13_012', ...new Rng('skeleton-tn').sample(transnasMicro.size, 1).map((i) => transnasMicro.archAt(i))];
+  const s = new SkeletonSessions({ threads: 1 });
+  try {
+    for (const arch of archs) {
+      const g = transnasMicro.build(arch, opts);
+      const w = initWeights(g, `t/${arch}`);
+      const raw = await s.forwardRaw(skel, arch, g, w, images, ['reference']);
+      const m = exportOnnx(g, w, { taps: ['reference'], bn: 'per-image' });
+      const sess = await ort.InferenceSession.create(m.bytes, { graphOptimizationLevel: 'extended', intraOpNumThreads: 1 });
+      const res = await sess.run({ input: new ort.Tensor('float32', images.data, [3, 3, 32, 32]) });
+      await sess.release();
+      const blocks = m.tapOutputs.map((t) => ({ data: res[t.output]!.data as Float32Array, size: t.size, count: t.counts.reference }));
+      const y = [{ data: res[m.classifierOutput!]!.data as Float32Array, size: numel(g.nodes[g.classifierInput]!.shape), count: 1 }];
+      const net = rbflexScore(blocks, y, 3, gammaK, gammaQ).score;
+      const sk = rbflexScore(blocksFor(raw, 'reference'), [{ data: raw.y.data, size: raw.y.size, count: 1 }], 3, gammaK, gammaQ).score;
+      if (net === -Infinity) assert.equal(sk, -Infinity, arch);
+      else assert.ok(Math.abs(net - sk) <= 1e-9 * Math.max(1, Math.abs(net)), `${arch}: per-network ${net}, skeleton ${sk}`);
+      const red = await s.forward(skel, arch, g, w, images, { distances: ['reference'] });
+      const graph = rbflexReduced(red, 'reference', gammaK, gammaQ).score;
+      if (sk === -Infinity) assert.equal(graph, -Infinity, arch);
+      else assert.ok(Math.abs(graph - sk) <= 1e-4, `${arch}: rbflex graph ${graph} host ${sk}`);
+    }
+    assert.equal(s.size, 2, 'one session per (skeleton, output kind), reused across architectures');
+  } finally {
+    await s.close();
+  }
+});
+
+test('in-graph distances of a wide tap (over WIDE_COLUMNS values per image) are summed in float64 and match the host path', async () => {
+  const b = new GraphBuilder('wide');
+  const x = b.input([3, 160, 160]);
+  const c = b.conv2d('conv', x, { outC: 4, kernel: 3, pad: 1, bias: true });
+  const r = b.activation('relu', c, 'relu');
+  const p = b.globalAvgPool('gap', r);
+  const fc = b.linear('fc', p, 10);
+  const g = b.finish({ output: fc, classifierInput: p, defaultTaps: 'reference' });
+  assert.ok(numel(g.nodes[r]!.shape) > WIDE_COLUMNS);
+  const w = initWeights(g, 'wide');
+  const imgs = gaussianImages(3, 160, 'wide');
+  const red = await forwardReduced(g, w, imgs, { distances: ['reference'] }, { threads: 1 });
+  const m = exportOnnx(g, w, { taps: ['reference'], bn: 'per-image' });
+  assert.ok(m.bytes.length > 0);
+  const raw = await new ReferenceBackend().forward(g, w, imgs, { taps: ['reference'], bn: 'per-image' });
+  // float64 reference: sum over columns of ((x_i - x_j) / range)^2 for pairs (0,1), (0,2), (1,2)
+  const block = blocksFor(raw, 'reference')[0]!;
+  const cols = block.size;
+  const want = [[0, 1], [0, 2], [1, 2]].map(([i, j]) => {
+    let s = 0;
+    for (let k = 0; k < cols; k++) {
+      const v = [0, 1, 2].map((n) => block.data[n * cols + k]!);
+      const range = Math.max(Math.max(...v) - Math.min(...v), 1e-30);
+      s += ((v[i!]! - v[j!]!) / range) ** 2;
+    }
+    return s;
+  });
+  const got = red.sums.get('distances.reference')!;
+  want.forEach((v, k) => assert.ok(Math.abs(got[k]! - v) <= 1e-6 * v, `pair ${k}: in-graph ${got[k]} float64 ${v}`));
 });

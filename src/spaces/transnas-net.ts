@@ -26,11 +26,16 @@ import { reluConvBN as xautodlReluConvBN } from './xautodl.js';
 /** Micro cell ops: 0 zero, 1 skip (identity or FactorizedReduce), 2 ReLUConvBN 1x1, 3 ReLUConvBN 3x3. */
 export type MicroOp = 0 | 1 | 2 | 3;
 
+/** The four micro ops, in op-code order (a skeleton's choice has one branch per op, in this order). */
+export const MICRO_OPS: readonly MicroOp[] = [0, 1, 2, 3];
+/** A skeleton cell edge (ir/skeleton.ts): a choice among all of MICRO_OPS. */
+export const ANY_MICRO_OP = '*';
+
 /** What to build: base channel, macro skeleton digits and the cell (6 micro ops, or 'basic'). */
 export interface TransNasNet {
   base: number;
   skeleton: string;
-  cell: readonly MicroOp[] | 'basic';
+  cell: readonly (MicroOp | typeof ANY_MICRO_OP)[] | 'basic';
 }
 
 /** Channels of the head branches (HeadEmptyMid out_channel in every reference config) and their map size. */
@@ -94,7 +99,7 @@ function microCell(
   b: GraphBuilder,
   name: string,
   x: number,
-  ops: readonly MicroOp[],
+  ops: readonly (MicroOp | typeof ANY_MICRO_OP)[],
   cIn: number,
   cOut: number,
   stride: number,
@@ -105,10 +110,13 @@ function microCell(
     const terms: number[] = [];
     for (let from = 0; from < node; from++) {
       const op = ops[edge]!;
+      const edgeName = `${name}.edges.${edge}`;
+      const x0 = nodes[from]!;
+      const [ci, s] = from === 0 ? [cIn, stride] : [cOut, 1];
       terms.push(
-        from === 0
-          ? microOp(b, `${name}.edges.${edge}`, nodes[0]!, op, cIn, cOut, stride)
-          : microOp(b, `${name}.edges.${edge}`, nodes[from]!, op, cOut, cOut, 1),
+        op === ANY_MICRO_OP
+          ? b.choice(edgeName, MICRO_OPS.map((o) => () => microOp(b, edgeName, x0, o, ci, cOut, s)))
+          : microOp(b, edgeName, x0, op, ci, cOut, s),
       );
       edge++;
     }

@@ -18,8 +18,9 @@
 import type { Rng } from '../util/rng.js';
 import { mutateOne, mutateValid } from './mutate.js';
 import { GraphBuilder } from '../ir/builder.js';
+import type { Skeleton } from '../ir/skeleton.js';
 import type { Graph } from '../ir/types.js';
-import { type MicroOp, type TransNasNet, stagePlan, transNasNetwork } from './transnas-net.js';
+import { ANY_MICRO_OP, type MicroOp, type TransNasNet, stagePlan, transNasNetwork } from './transnas-net.js';
 import { type BuildOptions, type Space, SpaceError } from './types.js';
 
 /** The seven Taskonomy tasks of TransNAS-Bench-101 (ground-truth file names micro_<task>.json). */
@@ -168,7 +169,7 @@ export function minResolution(skeleton: string): number {
   return 2 ** halvings + 1;
 }
 
-function buildNet(space: string, id: string, net: TransNasNet, built: string, resolution: number): Graph {
+function buildNet(space: string, id: string, net: TransNasNet, built: string, resolution: number, b?: GraphBuilder): Graph {
   const min = minResolution(net.skeleton);
   if (resolution < min) {
     throw new SpaceError(
@@ -177,7 +178,7 @@ function buildNet(space: string, id: string, net: TransNasNet, built: string, re
     );
   }
   const label = built === id ? `${space}:${id}` : `${space}:${id} (built as ${built})`;
-  return transNasNetwork(new GraphBuilder(label), net, resolution);
+  return transNasNetwork(b ?? new GraphBuilder(label), net, resolution);
 }
 
 export const transnasMicro: Space = {
@@ -211,6 +212,26 @@ export const transnasMicro: Space = {
     const built = opts.rewrite41414 === false ? id : rewrite41414(id);
     const skeleton = built.split('-')[1]!;
     return buildNet('transnas-micro', id, { base: TRANSNAS_BASE, skeleton, cell: ops }, built, resolution);
+  },
+  skeleton(opts: BuildOptions = {}): Skeleton {
+    const resolution = checkOptions('transnas-micro', opts);
+    const macro = opts.rewrite41414 === false ? MICRO_SKELETON : rewrite41414(MICRO_SKELETON);
+    const b = new GraphBuilder('transnas-micro:skeleton');
+    const cell = Array<typeof ANY_MICRO_OP>(6).fill(ANY_MICRO_OP);
+    const graph = buildNet('transnas-micro', 'skeleton', { base: TRANSNAS_BASE, skeleton: macro, cell }, 'skeleton', resolution, b);
+    const cells = b.choices.length / 6;
+    // every cell has the same ops: edge e of all cells is one group
+    b.choices.forEach((c, k) => (c.group = `edge${k % 6}`));
+    return {
+      graph,
+      choices: b.choices,
+      key: `transnas-micro:${JSON.stringify(opts, Object.keys(opts).sort())}`,
+      // choices come cell by cell, each cell's six edges in id order (a_bb_ccc); branch = op code
+      picks: (arch) => {
+        const ops = parseMicro(arch);
+        return Array.from({ length: cells }, () => ops).flat();
+      },
+    };
   },
 };
 

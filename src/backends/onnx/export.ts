@@ -363,7 +363,7 @@ export function exportOnnx(g: Graph, weights: Weights, opts: ExportOptions): Exp
       if (n.taps[mode] <= 0) continue;
       const red = `${value}.${kind}`;
       if (!made.has(kind)) {
-        nodes.push(...reduceNodes(kind, value, red, `${value}.${kind}.`, rc));
+        nodes.push(...reduceNodes(kind, value, red, `${value}.${kind}.`, rc, numel(n.shape)));
         made.add(kind);
       }
       addTerm(nodes, key, { value: red, count: n.taps[mode] });
@@ -667,7 +667,7 @@ export function exportOnnx(g: Graph, weights: Weights, opts: ExportOptions): Exp
     });
     if (opts.classifierInput !== false) {
       reducedY = REDUCED_Y;
-      mainNodes.push(...reduceNodes('distances', valueOf.get(g.classifierInput)!, REDUCED_Y, 'r.y.', rc));
+      mainNodes.push(...reduceNodes('distances', valueOf.get(g.classifierInput)!, REDUCED_Y, 'r.y.', rc, numel(g.nodes[g.classifierInput]!.shape)));
       outputs.push({ name: REDUCED_Y, dims: [P], elem: DOUBLE });
     }
   }

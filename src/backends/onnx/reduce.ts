@@ -70,10 +70,17 @@ export function pairMatrix(n: number): number[] {
 }
 
 /**
- * Nodes computing the reduction of value `x` (shape [N, ...], float32) into `out` (double [P]).
- * `p` prefixes the intermediate names.
+ * Above this many columns (values per image) a tensor's squared normalised differences are summed
+ * in float64: a float32 sum over a million columns (TransNAS at 512x512) drifts by about 1e-6
+ * relative, which moved RBFleX scores by 5e-4; NB201's taps (at most 16,384 columns) stay float32.
  */
-export function reduceNodes(kind: ReduceKind, x: string, out: string, p: string, c: ReduceConsts): NodeSpec[] {
+export const WIDE_COLUMNS = 65_536;
+
+/**
+ * Nodes computing the reduction of value `x` (shape [N, ...], float32, `columns` values per image)
+ * into `out` (double [P]). `p` prefixes the intermediate names.
+ */
+export function reduceNodes(kind: ReduceKind, x: string, out: string, p: string, c: ReduceConsts, columns: number): NodeSpec[] {
   const nodes: NodeSpec[] = [{ op: 'Flatten', inputs: [x], outputs: [`${p}f`], attrs: [{ name: 'axis', i: 1 }] }];
   if (kind === 'distances') {
     // column min and max as element-wise Min/Max of the N rows (much faster than ReduceMin over axis 0)
@@ -87,8 +94,15 @@ export function reduceNodes(kind: ReduceKind, x: string, out: string, p: string,
       { op: 'Reciprocal', inputs: [`${p}rt`], outputs: [`${p}inv`] },
       { op: 'MatMul', inputs: [c.pairMatrix, `${p}f`], outputs: [`${p}d`] },
       { op: 'Mul', inputs: [`${p}d`, `${p}inv`], outputs: [`${p}t`] },
-      { op: 'ReduceSumSquare', inputs: [`${p}t`, c.axis1], outputs: [`${p}s`], attrs: [{ name: 'keepdims', i: 0 }] },
     );
+    if (columns > WIDE_COLUMNS) {
+      nodes.push(
+        { op: 'Cast', inputs: [`${p}t`], outputs: [`${p}t64`], attrs: [{ name: 'to', i: DOUBLE }] },
+        { op: 'ReduceSumSquare', inputs: [`${p}t64`, c.axis1], outputs: [out], attrs: [{ name: 'keepdims', i: 0 }] },
+      );
+      return nodes;
+    }
+    nodes.push({ op: 'ReduceSumSquare', inputs: [`${p}t`, c.axis1], outputs: [`${p}s`], attrs: [{ name: 'keepdims', i: 0 }] });
   } else {
     nodes.push(
       { op: 'Greater', inputs: [`${p}f`, c.fzero], outputs: [`${p}gt`] },
