@@ -2,55 +2,41 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { OnnxBackend } from '../src/backends/onnx/backend.js';
 import { ReferenceBackend } from '../src/backends/reference.js';
-import type { Features, ImageBatch } from '../src/backends/types.js';
+import type { Features } from '../src/backends/types.js';
 import { initWeights } from '../src/ir/init.js';
 import { transnasMacro, transnasMicro } from '../src/spaces/transnas.js';
 import type { BuildOptions, Space } from '../src/spaces/types.js';
-import { Rng } from '../src/util/rng.js';
-
-/** n random images, roughly normalised (uniform [0,1) shifted and scaled), from a seeded stream. */
-function images(res: number, n: number, seed: string): ImageBatch {
-  const rng = new Rng(seed);
-  const data = new Float32Array(n * 3 * res * res);
-  for (let i = 0; i < data.length; i++) data[i] = (rng.nextFloat24() - 0.45) / 0.25;
-  return { n, c: 3, h: res, w: res, data, id: seed };
-}
+import { GOLDEN_CASES, GOLDEN_IMAGES, goldenImages } from '../bench/transnas-golden-export.js';
+import { fixturePath } from './helpers/shared-data.js';
+import { readFileSync } from 'node:fs';
 
 const OPTS = { taps: ['reference'] as const, bn: 'per-image' as const };
+const SPACES: Record<string, Space> = { 'transnas-micro': transnasMicro, 'transnas-macro': transnasMacro };
 
 /**
- * PyTorch golden values. Produced once by running the authors' own modules
- * (designspace/Trans_Micro/model_wrapper: CNNWrapper(BackboneTrans, HeadEmptyMid) with the
- * config_macs_transmicro*.yaml settings) in float64, with these very weights (initWeights(g,
- * `golden/${arch}`), copied into the state_dict by module path = IR node name) and these
- * images, hooking exactly as RBFleX_TransNAS_Micro.py does ('ReLU' in str(type(module)) ->
- * output; last of named_modules() -> input). Per image: [sum K, sum K^2, sum Q, sum Q^2, Q[5],
- * Q[1234]]; L_K and L_Q as the hooks concatenate them. In float64 the IR matched PyTorch to 3e-12.
+ * PyTorch golden values, written by tools/transnas_golden.py (run it to regenerate; this test never
+ * runs Python): the authors' own modules (their checkout's BackboneTrans + HeadEmptyMid, joined as
+ * their CNNWrapper does, config_macs_transmicro* head settings) in float64, with these very weights
+ * (initWeights(g, `golden/${arch}`), copied into the state_dict by module path = IR node name) and
+ * these images (bench/transnas-golden-export.ts), hooking exactly as RBFleX_TransNAS_Micro.py does
+ * ('ReLU' in str(type(module)) -> output; last of named_modules() -> input). Per image: [sum K,
+ * sum K^2, sum Q, sum Q^2, Q[5], Q[1234]]; L_K and L_Q as the hooks concatenate them. In float64 the
+ * IR matched PyTorch to 3e-12.
  */
-const GOLDEN: { space: Space; arch: string; res: number; lk: number; lq: number; perImage: number[][] }[] = [
-  {
-    space: transnasMicro,
-    arch: '64-41414-1_02_333',
-    res: 32,
-    lk: 158720,
-    lq: 2048,
-    perImage: [
-      [47913.62966342044, 154297.14346846813, 891.1737732271118, 1127.2218587828752, 0.7095258629969061, 0.03668596341830441],
-      [48012.66795301406, 153968.89782267346, 878.414450440328, 1141.7872143066893, 0.3975271691770909, 0.0],
-    ],
-  },
-  {
-    space: transnasMacro,
-    arch: '64-1234-basic',
-    res: 64,
-    lk: 559104,
-    lq: 2048,
-    perImage: [
-      [138428.0385744774, 475501.3019522605, 724.4634570760655, 839.8268564240741, 0.4100016045617344, 0.0],
-      [138351.29498812818, 475451.6096320998, 745.3041957838291, 844.4743955676536, 0.4128357888004103, 1.0742850546477793],
-    ],
-  },
-];
+interface GoldenFile {
+  images: { n: number; seed: string };
+  cases: { space: string; arch: string; res: number; lk: number; lq: number; perImage: number[][] }[];
+}
+const GOLDEN_FILE = JSON.parse(readFileSync(fixturePath('transnas-golden.json'), 'utf8')) as GoldenFile;
+const GOLDEN = GOLDEN_FILE.cases.map((c) => ({ ...c, space: SPACES[c.space]! }));
+
+test('transnas: the golden fixture covers the cases the export script writes', () => {
+  assert.deepEqual(GOLDEN_FILE.images, GOLDEN_IMAGES);
+  assert.deepEqual(
+    GOLDEN_FILE.cases.map((c) => [c.space, c.arch, c.res]),
+    GOLDEN_CASES.map((c) => [c.space.name, c.arch, c.res]),
+  );
+});
 
 function summarise(f: Features): { lk: number; lq: number; perImage: number[][] } {
   let lk = 0;
@@ -82,7 +68,7 @@ for (const gold of GOLDEN) {
   test(`transnas: ${gold.arch} at ${gold.res} matches the authors' PyTorch network (float64 reference backend)`, async () => {
     const g = gold.space.build(gold.arch, { resolution: gold.res });
     const w = initWeights(g, `golden/${gold.arch}`);
-    const f = await new ReferenceBackend().forward(g, w, images(gold.res, 2, 'transnas-golden'), OPTS);
+    const f = await new ReferenceBackend().forward(g, w, goldenImages(gold.res), OPTS);
     const s = summarise(f);
     assert.equal(s.lk, gold.lk);
     assert.equal(s.lq, gold.lq);
@@ -129,7 +115,7 @@ test('transnas: onnx and reference backends agree on every tapped tensor and Y (
   for (const [space, arch, res, opts] of AGREE) {
     const g = space.build(arch, { resolution: res, ...opts });
     const w = initWeights(g, `agree/${arch}`);
-    const imgs = images(res, 2, `agree-images/${res}`);
+    const imgs = goldenImages(res, 2, `agree-images/${res}`);
     const a = await ref.forward(g, w, imgs, OPTS);
     const b = await onnx.forward(g, w, imgs, OPTS);
     assert.equal(a.x.length, b.x.length);
