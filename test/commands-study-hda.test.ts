@@ -89,26 +89,29 @@ test('study: report files agree with the truth rows used and with `score`', { ti
   const acc = sRows.map((x) => Number(x[1]));
   const col = (p: string) => sRows.map((x) => Number(x[sHead!.indexOf(p)]));
 
-  // summary.json: n, and each proxy's Kendall tau as recomputed here from the rows
+  // summary.json: n, the networks counted, and each proxy's Kendall tau as recomputed here from the rows
   const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as {
     n: number;
-    proxies: { proxy: string; correlations: { kendall: number } }[];
-    picked: { proxy: string; mean: number }[];
+    networks: { total: number; computedNow: number; fromCache: number };
+    proxies: { proxy: string; kendall: { perSeed: number[]; mean: number }; picked: { mean: number } }[];
   };
   assert.equal(summary.n, 8);
+  assert.deepEqual([summary.networks.total, summary.networks.computedNow, summary.networks.fromCache], [8, 8, 0]);
   assert.deepEqual(summary.proxies.map((p) => p.proxy), proxies);
   const md = readFileSync(join(out, 'report.md'), 'utf8');
   for (const p of summary.proxies) {
     const tau = kendallTauB(col(p.proxy), acc);
     assert.ok(Number.isFinite(tau));
-    assert.ok(Math.abs(p.correlations.kendall - tau) < 1e-12, `${p.proxy}: summary.json kendall ${p.correlations.kendall}, recomputed ${tau}`);
-    // report.md shows the same tau (4 decimals) in the proxy's table row
-    const line = md.split('\n').find((l) => l.startsWith(`| ${p.proxy} |`));
+    assert.equal(p.kendall.perSeed.length, 1);
+    assert.ok(Math.abs(p.kendall.perSeed[0]! - tau) < 1e-12, `${p.proxy}: summary.json kendall ${p.kendall.perSeed[0]}, recomputed ${tau}`);
+    assert.equal(p.kendall.mean, p.kendall.perSeed[0]);
+    // report.md shows the same tau (4 decimals) in the proxy's row of the correlation table
+    const line = md.slice(md.indexOf('## Correlation')).split('\n').find((l) => l.startsWith(`| ${p.proxy} |`));
     assert.ok(line, `no table row for ${p.proxy} in report.md`);
     assert.ok(line.includes(tau.toFixed(4)), `report.md row "${line}" lacks tau ${tau.toFixed(4)}`);
+    // picked accuracy is a mean of studied architectures' accuracies
+    assert.ok(p.picked.mean >= Math.min(...acc) && p.picked.mean <= Math.max(...acc), `${p.proxy} picked ${p.picked.mean}`);
   }
-  // picked accuracy is a mean of studied architectures' accuracies
-  for (const p of summary.picked) assert.ok(p.mean >= Math.min(...acc) && p.mean <= Math.max(...acc), `${p.proxy} picked ${p.mean}`);
   assert.match(md, /nb201/);
   assert.match(md, /nats-tss-200ep-test\.csv/);
   for (const p of proxies) assert.equal((readFileSync(join(out, `${p}.svg`), 'utf8').match(/<circle/g) ?? []).length, 8, `${p}.svg: one point per architecture`);
