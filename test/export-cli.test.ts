@@ -1,4 +1,4 @@
-/** rbflex export: opset 17 by default, no dead nodes, and older-opset forms of Gelu / Mish / Resize compute the same. */
+/** rbflex export: opset 17 by default, no dead nodes (both ONNX readers still see every tap), and older-opset forms of Gelu / Mish / Resize compute the same. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -13,6 +13,10 @@ import { nb201 } from '../src/spaces/nb201.js';
 import { initWeights } from '../src/ir/init.js';
 import { type OnnxModel, decodeModel } from '../src/onnx-import/model.js';
 import { Rng } from '../src/util/rng.js';
+import { ACTIVATION_REPEATS_KEY } from '../src/onnx-import/tap-metadata.js';
+import { importOnnx } from '../src/onnx-import/index.js';
+import { AsisModel } from '../src/onnx-asis/model.js';
+import { activationLength, countFlops } from '../src/ir/analysis.js';
 
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const ARCH = '|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|none~2|';
@@ -32,7 +36,7 @@ function deadNodes(m: OnnxModel): number {
   return m.nodes.length - live.size;
 }
 
-test('export writes opset 17 (IR 8) by default; the only unread nodes are repeated module calls; --opset 20 on request; bad opsets are refused', () => {
+test('export writes opset 17 (IR 8) by default with no dead nodes, readable with the native taps by both readers; --opset 20 on request; bad opsets are refused', () => {
   const dir = mkdtempSync(join(tmpdir(), 'rbflex-export-'));
   try {
     const run = (...args: string[]) => spawnSync(process.execPath, [CLI, 'export', '--arch', ARCH, ...args], { encoding: 'utf8' });
@@ -42,12 +46,24 @@ test('export writes opset 17 (IR 8) by default; the only unread nodes are repeat
     const m = decodeModel(readFileSync(join(dir, 'a.onnx')));
     assert.equal(m.opsets.get(''), 17);
     assert.equal(m.irVersion, 8);
-    // a module called twice (one IR node, instances 2) is written once per call, as torch.onnx.export
-    // traces it; the second call is unread by design: rbflex's ONNX readers count it as a tap (NASWOT
-    // changes without it). Nothing else may be unread.
+    // no dead nodes: every node feeds a graph output. A module called twice on one tensor (one IR
+    // node, instances 2) is written once; the metadata counts its repeats, so both of rbflex's ONNX
+    // readers see the native network's taps.
+    assert.equal(deadNodes(m), 0, 'nodes no graph output depends on');
     const g = nb201.build(ARCH);
-    const repeats = g.nodes.reduce((a, n) => a + (n.op.kind === 'activation' ? n.instances - 1 : 0), 0);
-    assert.equal(deadNodes(m), repeats, 'unread nodes other than module repeats');
+    const repeats = g.nodes.filter((n) => n.op.kind === 'activation' && n.instances > 1);
+    assert.ok(repeats.length > 0, 'the test arch should have a repeated module');
+    assert.equal(Object.values(JSON.parse(m.metadata.get(ACTIVATION_REPEATS_KEY)!) as Record<string, number>).reduce((a, k) => a + k, 0), repeats.reduce((a, n) => a + n.instances - 1, 0));
+    const bytes = readFileSync(join(dir, 'a.onnx'));
+    const imported = importOnnx(bytes, { source: 'a.onnx', bn: 'train' }).graph;
+    const asis = AsisModel.open(bytes, { source: 'a.onnx', bn: 'train', threads: 1 });
+    for (const mode of ['reference', 'activations'] as const) {
+      const native = g.nodes.reduce((a, n) => a + n.taps[mode], 0);
+      assert.equal(imported.nodes.reduce((a, n) => a + n.taps[mode], 0), native, `onnx-import, ${mode} taps`);
+      assert.equal(activationLength(imported, mode), activationLength(g, mode), `onnx-import, L_K ${mode}`);
+      assert.equal(asis.info.taps[mode], native, `onnx-asis, ${mode} taps`);
+    }
+    assert.equal(countFlops(imported), countFlops(g), 'repeated activations count in FLOPs as before');
     assert.equal(run('--out', join(dir, 'b.onnx'), '--opset', '20').status, 0);
     assert.equal(decodeModel(readFileSync(join(dir, 'b.onnx'))).opsets.get(''), 20);
     const bad = run('--out', join(dir, 'c.onnx'), '--opset', '12');

@@ -171,6 +171,17 @@ export class GraphBuilder {
   }
 
   /**
+   * The activation module of node `id` called `k` more times on the same input (as activation()
+   * merges such calls): more instances, and its taps k more times.
+   */
+  repeatActivation(id: number, k: number): number {
+    const n = this.nodes[id]!;
+    if (n.op.kind !== 'activation') throw new IRError(`${this.label}: ${n.name} is not an activation; it cannot be repeated`);
+    n.instances += k;
+    return this.tap(id, { activations: k, reference: TORCH_ACTIVATION_CLASS[n.op.fn].includes('ReLU') ? k : 0 });
+  }
+
+  /**
    * A choice point of a skeleton (ir/skeleton.ts): builds every branch and returns a placeholder
    * node standing for the chosen one. All branches must yield the same shape.
    */

@@ -8,7 +8,8 @@
  * Sigmoid or HardSigmoid that is not part of such a pattern (a squeeze-excitation gate) is a tap
  * of its own. `reference` taps follow the authors' hook rule ("ReLU" in the module's type name):
  * Relu, LeakyRelu, PRelu and Clip(0, 6) (ReLU6), plus the values listed in rbflex's
- * `rbflex.reference_taps` metadata.
+ * `rbflex.reference_taps` metadata; `rbflex.activation_repeats` counts a module called again on
+ * the same tensor (written once) once more per call.
  */
 import { type OnnxModel, type OnnxNode, type OnnxTensor, tensorFloats, tensorInts } from '../onnx-import/model.js';
 import { OnnxImportError } from '../onnx-import/errors.js';
@@ -226,7 +227,7 @@ function geluFromTanh(ix: GraphIndex, th: OnnxNode): string | undefined {
 }
 
 /** Taps of a graph, in node order, with the extra reference taps of rbflex's metadata. */
-export function analyzeGraph(m: OnnxModel, source: string, referenceTaps: Record<string, number> = {}): GraphAnalysis & { index: GraphIndex } {
+export function analyzeGraph(m: OnnxModel, source: string, referenceTaps: Record<string, number> = {}, repeats: Record<string, number> = {}): GraphAnalysis & { index: GraphIndex } {
   const ix = new GraphIndex(m);
   const internal = new Set<number>();
   const patterns: Record<string, number> = {};
@@ -274,6 +275,13 @@ export function analyzeGraph(m: OnnxModel, source: string, referenceTaps: Record
       const relu6 = lo === 0 && hi === 6;
       add(n.outputs[0], relu6 ? 'relu6' : 'hardtanh', n.index, relu6);
     }
+  }
+  // an activation module called k more times on the same tensor: its taps count k more times
+  for (const [value, k] of Object.entries(repeats)) {
+    const t = byValue.get(value);
+    if (!t) throw new OnnxImportError(`${source}: metadata rbflex.activation_repeats names value '${value}', which is not the output of an activation`);
+    t.counts.reference += t.counts.reference * k;
+    t.counts.activations += k;
   }
   for (const [value, k] of Object.entries(referenceTaps)) {
     const t = byValue.get(value);

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { DT } from '../backends/onnx/fields.js';
-import { REFERENCE_TAPS_KEY } from '../backends/onnx/export.js';
+import { ACTIVATION_REPEATS_KEY, REFERENCE_TAPS_KEY, tapCountsOf } from '../onnx-import/tap-metadata.js';
 import { ProtoError } from '../backends/onnx/protobuf.js';
 import type { Features, FeatureSegment, ImageBatch } from '../backends/types.js';
 import type { TapMode } from '../ir/types.js';
@@ -73,26 +73,6 @@ export interface AsisForward {
   flops?: FlopCount;
 }
 
-function referenceTapsOf(m: OnnxModel, source: string): Record<string, number> | undefined {
-  const raw = m.metadata.get(REFERENCE_TAPS_KEY);
-  if (raw === undefined) return undefined;
-  let obj: unknown;
-  try {
-    obj = JSON.parse(raw);
-  } catch {
-    throw new OnnxImportError(`${source}: metadata ${REFERENCE_TAPS_KEY} is not valid JSON`);
-  }
-  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw new OnnxImportError(`${source}: metadata ${REFERENCE_TAPS_KEY} should be a JSON object {value name: count}`);
-  const out: Record<string, number> = {};
-  for (const [k, v] of Object.entries(obj)) {
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 1_000_000) {
-      throw new OnnxImportError(`${source}: metadata ${REFERENCE_TAPS_KEY}: count for '${k}' is ${JSON.stringify(v)}, not a non-negative integer`);
-    }
-    if (v > 0) out[k] = v;
-  }
-  return out;
-}
-
 const FLOAT_TYPES = new Set<number>([DT.FLOAT, DT.DOUBLE, DT.FLOAT16, DT.BFLOAT16]);
 
 export class AsisModel {
@@ -106,8 +86,8 @@ export class AsisModel {
     private readonly opts: AsisOptions,
   ) {
     const source = opts.source;
-    const refTaps = referenceTapsOf(m, source);
-    const a = analyzeGraph(m, source, refTaps);
+    const refTaps = tapCountsOf(m.metadata, REFERENCE_TAPS_KEY, source);
+    const a = analyzeGraph(m, source, refTaps, tapCountsOf(m.metadata, ACTIVATION_REPEATS_KEY, source));
     this.taps = a.taps;
     this.index = a.index;
     const real = m.inputs.filter((i) => !m.initializers.has(i.name));

@@ -9,7 +9,7 @@
  * Y is the input of the last Gemm/MatMul.
  */
 import { createHash } from 'node:crypto';
-import { REFERENCE_TAPS_KEY } from '../backends/onnx/export.js';
+import { ACTIVATION_REPEATS_KEY, REFERENCE_TAPS_KEY, tapCountsOf } from './tap-metadata.js';
 import { ProtoError } from '../backends/onnx/protobuf.js';
 import { paramSpecs } from '../ir/analysis.js';
 import type { Weights } from '../ir/init.js';
@@ -81,30 +81,6 @@ export interface ImportedModel {
   info: OnnxImportInfo;
 }
 
-const MAX_TAP_COUNT = 1_000_000;
-
-function parseReferenceTaps(m: OnnxModel, source: string): Record<string, number> | undefined {
-  const raw = m.metadata.get(REFERENCE_TAPS_KEY);
-  if (raw === undefined) return undefined;
-  let obj: unknown;
-  try {
-    obj = JSON.parse(raw);
-  } catch {
-    throw new OnnxImportError(`${source}: metadata ${REFERENCE_TAPS_KEY} is not valid JSON`);
-  }
-  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
-    throw new OnnxImportError(`${source}: metadata ${REFERENCE_TAPS_KEY} should be a JSON object {value name: count}`);
-  }
-  const out: Record<string, number> = {};
-  for (const [k, v] of Object.entries(obj)) {
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > MAX_TAP_COUNT) {
-      throw new OnnxImportError(`${source}: metadata ${REFERENCE_TAPS_KEY}: count for '${k}' is ${JSON.stringify(v)}, not a non-negative integer`);
-    }
-    if (v > 0) out[k] = v;
-  }
-  return out;
-}
-
 /** Decode an ONNX model and lower it to IR + weights. Throws OnnxImportError (one line) on any problem. */
 export function importOnnx(bytes: Uint8Array, opts: OnnxImportOptions): ImportedModel {
   const source = opts.source;
@@ -118,7 +94,8 @@ export function importOnnx(bytes: Uint8Array, opts: OnnxImportOptions): Imported
     }
     throw e;
   }
-  const refTaps = parseReferenceTaps(model, source);
+  const refTaps = tapCountsOf(model.metadata, REFERENCE_TAPS_KEY, source);
+  const repeats = tapCountsOf(model.metadata, ACTIVATION_REPEATS_KEY, source);
   let low: ReturnType<typeof lowerModel>;
   try {
     low = lowerModel(model, { source, bn: opts.bn, ...(opts.resolution !== undefined ? { resolution: opts.resolution } : {}) });
@@ -128,6 +105,13 @@ export function importOnnx(bytes: Uint8Array, opts: OnnxImportOptions): Imported
     throw e;
   }
   const b = low.builder;
+  for (const [name, count] of Object.entries(repeats ?? {})) {
+    const id = low.tensorOf(name);
+    if (id === undefined || b.nodes[id]!.op.kind !== 'activation') {
+      throw new OnnxImportError(`${source}: metadata ${ACTIVATION_REPEATS_KEY} names value '${name}', which is not the output of an activation`);
+    }
+    b.repeatActivation(id, count);
+  }
   for (const [name, count] of Object.entries(refTaps ?? {})) {
     const id = low.tensorOf(name);
     if (id === undefined) {

@@ -20,13 +20,14 @@ import { ATTR, DT, F } from './fields.js';
 import { type LoweringContext, lowerTransformer } from './export-transformer.js';
 import type { Choice } from '../../ir/skeleton.js';
 import { ProtoWriter } from './protobuf.js';
+import { ACTIVATION_REPEATS_KEY, REFERENCE_TAPS_KEY } from '../../onnx-import/tap-metadata.js';
 import { DOUBLE, REDUCED_Y, type ReduceConsts, type ReduceKind, type ReduceSpec, type ReduceTerm, pairMatrix, reduceNodes, reducedOutput, sumTerms } from './reduce.js';
 
 export const OPSET = 20;
 /** the oldest opset exportOnnx can write (HardSwish is opset 14) */
 export const MIN_OPSET = 14;
-/** metadata key of portable models: value name -> extra `reference` tap count */
-export const REFERENCE_TAPS_KEY = 'rbflex.reference_taps';
+/** metadata keys of portable models: value name -> extra `reference` / `activations` tap count */
+export { ACTIVATION_REPEATS_KEY, REFERENCE_TAPS_KEY };
 /** the IR version that came with the opset: 8 up to opset 18 (onnx 1.12, 1.13), 9 from 19 */
 const irVersionFor = (opset: number): number => (opset >= 19 ? 9 : 8);
 const FLOAT = DT.FLOAT;
@@ -629,12 +630,6 @@ export function exportOnnx(g: Graph, weights: Weights, opts: ExportOptions): Exp
         break;
     }
     valueOf.set(n.id, out);
-    if (opts.bn === 'inference' && op.kind === 'activation' && n.instances > 1) {
-      // portable models keep one node per PyTorch module, as torch.onnx.export would write them
-      const first = nodes[nodes.length - 1]!;
-      if (first.outputs[0] !== out) throw new Error(`${g.label}: activation ${n.name} lowered to several nodes; cannot repeat it`);
-      for (let k = 1; k < n.instances; k++) nodes.push({ ...first, name: `${n.name}#${k}`, outputs: [`${out}_${k}`] });
-    }
     reduceTaps(n, out);
   }
   nodes = mainNodes;
@@ -716,14 +711,22 @@ export function exportOnnx(g: Graph, weights: Weights, opts: ExportOptions): Exp
   });
   w.message(M.opsetImport, (ow) => ow.string(F.OpsetId.domain, '').varint(F.OpsetId.version, opset));
   if (opts.bn === 'inference') {
-    // reference taps that are not activation modules (e.g. ReLUConvBN outputs), so that
-    // `rbflex score --onnx` can read this model with the same taps as the native network
+    // Taps the readers cannot see from the nodes, so that `rbflex score --onnx` reads this model with
+    // the same taps as the native network: reference taps that are not ReLU-class activation modules
+    // (e.g. ReLUConvBN outputs), and the repeats of an activation module called more than once on one
+    // tensor (one IR node, `instances` > 1). Such a module is written once: a second node computing
+    // the same value would be read by nothing (a dead node).
     const extra: Record<string, number> = {};
+    const repeats: Record<string, number> = {};
     for (const n of g.nodes) {
       const own = n.op.kind === 'activation' && TORCH_ACTIVATION_CLASS[n.op.fn].includes('ReLU') ? n.instances : 0;
       if (n.taps.reference > own) extra[valueOf.get(n.id)!] = n.taps.reference - own;
+      if (n.op.kind === 'activation' && n.instances > 1) repeats[valueOf.get(n.id)!] = n.instances - 1;
     }
     w.message(M.metadataProps, (mw) => mw.string(F.StringEntry.key, REFERENCE_TAPS_KEY).string(F.StringEntry.value, JSON.stringify(extra)));
+    if (Object.keys(repeats).length > 0) {
+      w.message(M.metadataProps, (mw) => mw.string(F.StringEntry.key, ACTIVATION_REPEATS_KEY).string(F.StringEntry.value, JSON.stringify(repeats)));
+    }
   }
   return {
     bytes: w.finish(),
