@@ -7,6 +7,7 @@ import { STRATEGIES, STRATEGY_NAMES, type StrategyName } from '../../search/stra
 import { published } from '../../search/published.js';
 import { fmtNum, jsonSafe } from '../../search/report.js';
 import { UsageError } from '../errors.js';
+import { searchDefaults } from '../default-data.js';
 import { type RedisOpts, addRedisOptions } from '../redis-options.js';
 import { type CommonOpts, PROXY_LIST_HELP, addImageOptions, addScoringOptions, addSpaceOptions, buildOptions, int, proxies, resolveSpace } from '../options.js';
 import { type GammaOpts, describeImages, gammasFor, openSession, prepareImages, progressBar, proxyData } from '../prepare.js';
@@ -96,18 +97,25 @@ proxy is its own fitness and the pick is the fittest network scored. Evolution n
 mutation (nb201, sss, darts, transnas-micro/macro, nafbee-vgg19). With --benchmark the picks' ground-truth accuracies are reported
 as mean +- std over trials (population std, as the reference). Search time counts scoring only, not
 benchmark look-ups. Scores are cached (SQLite) so an interrupted search resumes where it stopped.
-Without --data the images are seeded synthetic Gaussian images (the built-in default).`,
+Built-in default for nb201 without --data / --benchmark: the shared CIFAR-10 images and NAS-Bench-201
+ground truth when the shared data folder is present ($RBFLEX_SHARED_DATA, else ../shared/data beside
+rbflex), otherwise seeded synthetic Gaussian images and no accuracies; a note line says which.`,
     )
-    .action(async (o: SearchOpts) => {
+    .action(async (o: SearchOpts, cmd: Command) => {
       applyTask(o);
       const space = resolveSpace(o.space);
+      const log = (s: string) => {
+        if (!o.json) process.stderr.write(`${s}\n`);
+      };
+      // the built-in default: shared CIFAR-10 images and NB201 truth when present, else synthetic
+      const defaults = searchDefaults({ space: space.name, dataset: o.dataset ?? space.datasets[0], dataGiven: cmd.getOptionValueSource('data') !== 'default', benchmarkGiven: o.benchmark !== undefined });
+      if (defaults.data) o.data = defaults.data;
+      if (defaults.benchmark) o.benchmark = defaults.benchmark;
+      if (defaults.note) log(defaults.note);
       const bench = openGroundTruth(o, space.name);
       if (o.dataset === undefined && space.name === 'nds' && bench) o.dataset = bench.datasets[0];
       const build = buildOptions(space, o);
       const list: ProxyName[] = proxies(o.proxy);
-      const log = (s: string) => {
-        if (!o.json) process.stderr.write(`${s}\n`);
-      };
       const images = await prepareImages(space, build, o, bench && space.name === 'nds' ? space.parse(bench.archs()[0]!) : undefined);
       const gammas = await gammasFor(list, space, build, images, o, log);
       if ((o.population !== undefined || o.tournament !== undefined) && o.strategy !== 'evolution') {
