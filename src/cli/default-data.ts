@@ -29,10 +29,12 @@ export interface DefaultData {
 
 /**
  * What `search` uses when --data and/or --benchmark were not given. Only NB201 has shared ground
- * truth; the shared images are CIFAR-10, so they are the default for --dataset cifar10 only.
+ * truth; the shared images are CIFAR-10, so they are the default for --dataset cifar10 only. Other
+ * spaces get nothing (synthetic images, as before, and no note).
  */
 export function searchDefaults(o: { space: string; dataset?: string; dataGiven: boolean; benchmarkGiven: boolean; dir?: string }): DefaultData {
-  if (o.dataGiven && o.benchmarkGiven) return {};
+  // only NB201 has shared ground truth and CIFAR-10 images; other spaces keep synthetic images, unannounced
+  if ((o.dataGiven && o.benchmarkGiven) || o.space !== 'nb201') return {};
   const dir = o.dir ?? sharedDataDir();
   const show = (p: string) => {
     const r = relative(process.cwd(), p);
@@ -40,8 +42,8 @@ export function searchDefaults(o: { space: string; dataset?: string; dataGiven: 
   };
   const images = join(dir, SHARED_IMAGES);
   const truth = join(dir, SHARED_NB201_TRUTH);
-  const useImages = !o.dataGiven && o.space === 'nb201' && (o.dataset ?? 'cifar10') === 'cifar10' && existsSync(images);
-  const useTruth = !o.benchmarkGiven && o.space === 'nb201' && existsSync(truth);
+  const useImages = !o.dataGiven && (o.dataset ?? 'cifar10') === 'cifar10' && existsSync(images);
+  const useTruth = !o.benchmarkGiven && existsSync(truth);
   const out: DefaultData = {};
   if (useImages) out.data = images;
   if (useTruth) out.benchmark = truth;
@@ -50,7 +52,7 @@ export function searchDefaults(o: { space: string; dataset?: string; dataGiven: 
   else if (!o.dataGiven) parts.push('seeded synthetic images');
   if (useTruth) parts.push(`the NAS-Bench-201 ground truth (${show(truth)})`);
   else if (!o.benchmarkGiven) parts.push('no ground truth, so no accuracies');
-  const why = useImages || useTruth ? `found in ${show(dir)}` : existsSync(dir) ? `${show(dir)} has none for ${o.space} ${o.dataset ?? ''}`.trimEnd() : `${show(dir)} not found`;
+  const why = useImages || useTruth ? `found in ${show(dir)}` : existsSync(dir) ? `${show(dir)} lacks ${SHARED_NB201_TRUTH}` : `${show(dir)} not found`;
   out.note = `note: ${!o.dataGiven && !o.benchmarkGiven ? 'no --data or --benchmark given' : !o.dataGiven ? 'no --data given' : 'no --benchmark given'}: using ${parts.join(' and ')} (${why}; give --data/--benchmark to choose)`;
   return out;
 }

@@ -111,12 +111,13 @@ rbflex), otherwise seeded synthetic Gaussian images and no accuracies; a note li
       const defaults = searchDefaults({ space: space.name, dataset: o.dataset ?? space.datasets[0], dataGiven: cmd.getOptionValueSource('data') !== 'default', benchmarkGiven: o.benchmark !== undefined });
       if (defaults.data) o.data = defaults.data;
       if (defaults.benchmark) o.benchmark = defaults.benchmark;
-      if (defaults.note) log(defaults.note);
       const bench = openGroundTruth(o, space.name);
       if (o.dataset === undefined && space.name === 'nds' && bench) o.dataset = bench.datasets[0];
       const build = buildOptions(space, o);
       const list: ProxyName[] = proxies(o.proxy);
       const images = await prepareImages(space, build, o, bench && space.name === 'nds' ? space.parse(bench.archs()[0]!) : undefined);
+      // said once the data opened: an error stays one line
+      if (defaults.note) log(defaults.note);
       const gammas = await gammasFor(list, space, build, images, o, log);
       if ((o.population !== undefined || o.tournament !== undefined) && o.strategy !== 'evolution') {
         throw new UsageError('--population and --tournament apply to --strategy evolution');
