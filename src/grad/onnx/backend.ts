@@ -1,7 +1,7 @@
 /**
  * The fast gradient backend: the forward + backward graph of emit.ts in onnxruntime (float32, CPU).
- * GraSP's Hessian-vector product: central differences of two more runs of a graph whose ReLU masks
- * are inputs held at the first run's pattern (what autograd's double backward differentiates).
+ * GraSP's Hessian-vector product: exact, the R-operator graph of emit.ts (forward-mode derivative of
+ * the forward + backward pass along v), in the same run.
  */
 import * as ort from 'onnxruntime-node';
 import type { Weights } from '../../ir/init.js';
@@ -35,11 +35,20 @@ export class OnnxGradBackend implements GradBackend {
       bn: req.bn,
       objective: req.objective.kind,
       wrt: { weights: req.wrt.weights ?? false, input: req.wrt.input ?? false, outputProducts: req.wrt.outputProducts ?? false },
-      emitMasks: hvp !== undefined,
+      hvp: hvp !== undefined,
     };
     const em = emitGradGraph(g, base);
     const classes = g.nodes[g.output]!.shape.reduce((a, d) => a * d, 1);
     const feeds = inputFeeds(em, w, x, req, classes);
+    if (hvp) {
+      for (const p of em.params) {
+        const h = em.hvp.get(p.node);
+        if (!h || p.role !== 'weight') continue;
+        const v = hvp.get(p.node);
+        const size = p.dims.reduce((a, d) => a * d, 1);
+        feeds[h.v] = new ort.Tensor('float32', v ? (v instanceof Float32Array ? v : Float32Array.from(v)) : new Float32Array(size), p.dims);
+      }
+    }
     const sess = await this.session(em.bytes);
     let res: ort.InferenceSession.OnnxValueMapType;
     try {
@@ -62,64 +71,13 @@ export class OnnxGradBackend implements GradBackend {
         out.outputProducts.set(n.id, name ? (res[name]!.data as Float32Array) : new Float32Array(x.n * n.shape[0]!));
       }
     }
-    if (hvp) out.hvp = await this.hessianVector(g, w, x, req, hvp, em, res);
-    return out;
-  }
-
-  private async hessianVector(
-    g: Graph,
-    w: Weights,
-    x: GradInput,
-    req: GradRequest,
-    v: Map<number, Float32Array | Float64Array>,
-    em0: EmittedGrad,
-    res0: ort.InferenceSession.OnnxValueMapType,
-  ): Promise<Map<number, Float64Array>> {
-    const em = emitGradGraph(g, { n: x.n, bn: req.bn, objective: req.objective.kind, wrt: { weights: true }, frozen: true });
-    const classes = g.nodes[g.output]!.shape.reduce((a, d) => a * d, 1);
-    let wn = 0;
-    let vn = 0;
-    for (const [node, vv] of v) {
-      const wt = w.byNode.get(node)!.weight!;
-      for (let i = 0; i < vv.length; i++) {
-        wn += wt[i]! * wt[i]!;
-        vn += vv[i]! * vv[i]!;
+    if (hvp) {
+      out.hvp = new Map();
+      for (const p of em.params) {
+        const h = em.hvp.get(p.node);
+        if (!h || p.role !== 'weight') continue;
+        out.hvp.set(p.node, h.hv ? (res[h.hv]!.data as Float32Array) : new Float32Array(p.dims.reduce((a, d) => a * d, 1)));
       }
-    }
-    const out = new Map<number, Float64Array>();
-    if (vn === 0) {
-      for (const [node, vv] of v) out.set(node, new Float64Array(vv.length));
-      return out;
-    }
-    // float32: a step of 1e-3 of the weights' norm balances rounding (1e-7 / step) against curvature change
-    const eps = (1e-3 * Math.sqrt(wn)) / Math.sqrt(vn);
-    const sess = await this.session(em.bytes);
-    try {
-      const grads: Map<number, ParamGrads>[] = [];
-      for (const sign of [1, -1]) {
-        const shifted: Weights = { ...w, byNode: new Map(w.byNode) };
-        for (const [node, vv] of v) {
-          const cur = w.byNode.get(node)!;
-          const wt = Float32Array.from(cur.weight!);
-          for (let i = 0; i < wt.length; i++) wt[i] = wt[i]! + sign * eps * vv[i]!;
-          shifted.byNode.set(node, { ...cur, weight: wt });
-        }
-        const feeds = inputFeeds(em, shifted, x, req, classes);
-        for (const m of em.masks) {
-          const src = em0.masks.find((k) => k.node === m.node)!;
-          feeds[m.name] = res0[src.name]!;
-        }
-        grads.push(weightGrads(g, em, await sess.run(feeds)));
-      }
-      for (const [node, vv] of v) {
-        const a = grads[0]!.get(node)?.weight;
-        const b = grads[1]!.get(node)?.weight;
-        const r = new Float64Array(vv.length);
-        if (a && b) for (let i = 0; i < r.length; i++) r[i] = (a[i]! - b[i]!) / (2 * eps);
-        out.set(node, r);
-      }
-    } finally {
-      await sess.release();
     }
     return out;
   }
