@@ -25,7 +25,7 @@ test('needs: snip, grad_norm, fisher and grasp share one pass; synflow and jacov
   assert.deepEqual(ce.wrt, { weights: true, outputProducts: true, hvp: true });
   assert.equal(ce.batch, 32);
   const sf = [...groups.values()].find((g) => g.input === 'ones')!;
-  assert.deepEqual([sf.bn, sf.precision, sf.absWeights, sf.batch], ['off', 'float64', true, 1]);
+  assert.deepEqual([sf.bn, sf.precision, sf.absWeights, sf.rescale, sf.batch], ['off', 'float32', true, true, 1]);
 });
 
 test('labels: the source labels when complete and in range, else seeded random ones', () => {

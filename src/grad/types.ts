@@ -37,6 +37,11 @@ export interface GradRequest {
   bn: GradBnMode;
   /** run with |w| for every parameter (synflow); gradients are then those of the |w| network */
   absWeights?: boolean;
+  /**
+   * the backend may return the gradients divided by a positive factor exp(`GradResult.gradLogScale`)
+   * to keep float32 in range (synflow's |w| networks reach sums of 1e48). Proxies that set it multiply back.
+   */
+  rescale?: boolean;
   /** what to return besides the loss and logits */
   wrt: {
     /** dL/dW of every parameter tensor (conv, linear, batchnorm) */
@@ -63,6 +68,8 @@ export interface ParamGrads {
 export interface GradResult {
   /** the objective's value */
   loss: number;
+  /** the returned gradients are the true ones divided by exp(gradLogScale) (only with `rescale`; absent = 0) */
+  gradLogScale?: number;
   /** the logits, n x classes */
   logits: Float64Array | Float32Array;
   classes: number;

@@ -30,12 +30,14 @@ export interface GradNeed {
   objective: 'cross-entropy' | 'sum';
   /** every parameter replaced by its absolute value (synflow) */
   absWeights: boolean;
+  /** the proxy accepts gradients divided by exp(GradResult.gradLogScale) (float32 range; synflow) */
+  rescale?: boolean;
   wrt: { weights?: boolean; input?: boolean; outputProducts?: boolean; hvp?: boolean };
 }
 
 /** The part of a need that decides which pass answers it (needs equal here share one pass). */
 export function passKey(n: GradNeed): string {
-  return `in=${n.input}:b=${n.batch}:bn=${n.bn}:p=${n.precision}:obj=${n.objective}:abs=${n.absWeights}`;
+  return `in=${n.input}:b=${n.batch}:bn=${n.bn}:p=${n.precision}:obj=${n.objective}:abs=${n.absWeights}${n.rescale ? ':rescale' : ''}`;
 }
 
 /** A short description for cache keys and reports. */

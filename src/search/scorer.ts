@@ -99,6 +99,7 @@ async function gradientPasses(graph: Graph, w: Weights, proxies: readonly Proxy[
       objective,
       bn: need.bn,
       absWeights: need.absWeights,
+      ...(need.rescale ? { rescale: true } : {}),
       wrt: { weights: (need.wrt.weights ?? false) || (need.wrt.hvp ?? false), input: need.wrt.input ?? false, outputProducts: need.wrt.outputProducts ?? false },
     };
     const r = await backend.gradients(graph, w, x, base);

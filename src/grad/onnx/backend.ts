@@ -30,16 +30,20 @@ export class OnnxGradBackend implements GradBackend {
       throw new Error(`${g.label}: inputs are ${x.c}x${x.h}x${x.w}, the network expects ${expected.join('x')}`);
     }
     const hvp = req.wrt.hvp;
+    // synflow's network (|w|, no BatchNorm, ReLU, sum of logits) is positively homogeneous: input and
+    // biases times s scale every value by s; seeding the backward with 1 / sum keeps the gradients near 1
+    const scale = req.rescale === true && req.absWeights === true && req.bn === 'off' && req.objective.kind === 'sum' && hvp === undefined ? RESCALE_INPUT : 1;
     const base: EmitOptions = {
       n: x.n,
       bn: req.bn,
       objective: req.objective.kind,
+      normalise: scale !== 1,
       wrt: { weights: req.wrt.weights ?? false, input: req.wrt.input ?? false, outputProducts: req.wrt.outputProducts ?? false },
       hvp: hvp !== undefined,
     };
     const em = emitGradGraph(g, base);
     const classes = g.nodes[g.output]!.shape.reduce((a, d) => a * d, 1);
-    const feeds = inputFeeds(em, w, x, req, classes);
+    const feeds = inputFeeds(em, w, x, req, classes, scale);
     if (hvp) {
       for (const p of em.params) {
         const h = em.hvp.get(p.node);
@@ -56,10 +60,12 @@ export class OnnxGradBackend implements GradBackend {
     } finally {
       await sess.release();
     }
+    const loss = Number((res.loss!.data as Float32Array)[0]);
     const out: GradResult = {
-      loss: Number((res.loss!.data as Float32Array)[0]),
-      logits: res.logits!.data as Float32Array,
+      loss: loss / scale,
+      logits: scale === 1 ? (res.logits!.data as Float32Array) : Float64Array.from(res.logits!.data as Float32Array, (v) => v / scale),
       classes,
+      ...(scale !== 1 ? { gradLogScale: Math.log(Math.max(loss, 1e-30)) - Math.log(scale) } : {}),
     };
     if (req.wrt.weights) out.weights = weightGrads(g, em, res);
     if (em.inputGrad) out.input = res[em.inputGrad]!.data as Float32Array;
@@ -83,15 +89,19 @@ export class OnnxGradBackend implements GradBackend {
   }
 }
 
-function inputFeeds(em: EmittedGrad, w: Weights, x: GradInput, req: GradRequest, classes: number): Record<string, ort.Tensor> {
+/** the input and bias factor of a rescaled pass: 2^-64 (exact), room for sums up to ~1e57 */
+const RESCALE_INPUT = 2 ** -64;
+
+function inputFeeds(em: EmittedGrad, w: Weights, x: GradInput, req: GradRequest, classes: number, scale = 1): Record<string, ort.Tensor> {
   const feeds: Record<string, ort.Tensor> = {};
-  const data = x.data instanceof Float32Array ? x.data : Float32Array.from(x.data);
+  const data = scale !== 1 ? Float32Array.from(x.data, (v) => v * scale) : x.data instanceof Float32Array ? x.data : Float32Array.from(x.data);
   feeds.input = new ort.Tensor('float32', data, [x.n, x.c, x.h, x.w]);
   for (const p of em.params) {
     const src = w.byNode.get(p.node)?.[p.role];
     const size = p.dims.reduce((a, d) => a * d, 1);
     let arr = src ?? new Float32Array(size).fill(p.role === 'weight' ? 1 : 0);
     if (req.absWeights) arr = Float32Array.from(arr, Math.abs);
+    if (scale !== 1 && p.role === 'bias') arr = Float32Array.from(arr, (v) => v * scale);
     feeds[p.name] = new ort.Tensor('float32', arr, p.dims);
   }
   if (req.objective.kind === 'cross-entropy') {

@@ -20,6 +20,8 @@ export interface EmitOptions {
   n: number;
   bn: GradBnMode;
   objective: 'cross-entropy' | 'sum';
+  /** with objective `sum`: seed the backward with 1 / max(sum, 1e-30) instead of 1 (a constant, not differentiated) */
+  normalise?: boolean;
   wrt: { weights?: boolean; input?: boolean; outputProducts?: boolean };
   /** also H v over conv / linear weights: inputs `v<id>` (v per weight), outputs `hv<id>` */
   hvp?: boolean;
@@ -216,7 +218,8 @@ export function emitGradGraph(g: Graph, o: EmitOptions): EmittedGrad {
   let loss: string;
   if (o.objective === 'sum') {
     loss = G.op('ReduceSum', [z], [{ name: 'keepdims', i: 0 }]);
-    dz = G.op('Expand', [G.f([1], [1]), G.i64([N, K])]);
+    const seed = o.normalise ? G.op('Reciprocal', [G.op('Max', [loss, G.scalar(1e-30)])]) : G.f([1], [1]);
+    dz = G.op('Expand', [seed, G.i64([N, K])]);
   } else {
     const onehot = G.input('onehot', [N, K]);
     const lsm = G.op('LogSoftmax', [z], [{ name: 'axis', i: 1 }]);

@@ -1,10 +1,16 @@
 /**
+ * The fast (onnxruntime, float32) gradient paths the proxies use, against the float64 reference tape.
+ *
  * GraSP's Hessian-vector product on the onnxruntime path (the R-operator graph: exact, float32)
  * against the float64 reference (central differences of the backward with the piecewise pattern
  * held): every op the onnx path differentiates (conv with stride / dilation / bias, BatchNorm in each
  * mode, ReLU, max and average pools, add, zero, identity, concat, slice, resize, flatten, global
  * pool, linear) in small graphs, and a whole NB201 network. H v within 1e-4 relative per tensor
  * (max |a - b| / max |a|), and the grasp score -sum(w * H g) within 1e-4 relative.
+ *
+ * synflow's rescaled float32 pass (input and biases times 2^-64, backward seeded with 1 / sum) times
+ * exp(gradLogScale) against the float64 gradients, within 1e-4 per tensor, on the largest NB201 network
+ * (sums near 1e48, past float32's range: the unscaled float32 pass overflows) and a small one.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -88,4 +94,33 @@ test('H v on the onnx path agrees with the reference: a whole NB201 network (gra
   const g = space.build(space.parse(arch), { dataset: 'cifar10' });
   const r = await compareHvp(g, initWeights(g, `hvp-nb201/${arch}`), inputs(2, [3, 32, 32], 'hvp-nb201-x'), 'batch', 'NB201');
   assert.ok(Number.isFinite(r.ours) && r.ours !== 0, `grasp ${r.ours}`);
+});
+
+test('synflow: the rescaled float32 pass agrees with float64 per gradient tensor (largest and small NB201 networks)', async () => {
+  const space = getSpace('nb201');
+  const req: GradRequest = { objective: { kind: 'sum' }, bn: 'off', absWeights: true, rescale: true, wrt: { weights: true } };
+  const x: GradInput = { n: 1, c: 3, h: 32, w: 32, data: new Float32Array(3072).fill(1) };
+  for (const arch of [
+    '|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|',
+    '|skip_connect~0|+|none~0|avg_pool_3x3~1|+|nor_conv_1x1~0|none~1|skip_connect~2|',
+  ]) {
+    const g = space.build(space.parse(arch), { dataset: 'cifar10' });
+    const w = initWeights(g, `synflow-fast/${arch}`);
+    const a = await new ReferenceGradBackend().gradients(g, w, x, req);
+    const fast = new OnnxGradBackend();
+    const b = await fast.gradients(g, w, x, req);
+    const f = Math.exp(b.gradLogScale ?? 0);
+    assert.ok(Math.abs(b.loss - a.loss) <= 1e-5 * a.loss, `${arch}: sum of logits ${b.loss} vs ${a.loss}`);
+    for (const [node, pa] of a.weights!) {
+      if (g.nodes[node]!.op.kind !== 'conv2d' && g.nodes[node]!.op.kind !== 'linear') continue;
+      const gb = b.weights!.get(node)!.weight!;
+      const d = relDiff(pa.weight!, Float64Array.from(gb, (v) => v * f));
+      assert.ok(d < 1e-4, `${arch}: synflow dW of ${g.nodes[node]!.name} differs by ${d.toExponential(2)}`);
+    }
+    if (a.loss > 1e39) {
+      // without the rescaling, float32 overflows on this network
+      const raw = await fast.gradients(g, w, x, { ...req, rescale: false });
+      assert.ok(!Number.isFinite(raw.loss), `unscaled float32 sum ${raw.loss}`);
+    }
+  }
 });
