@@ -4,40 +4,24 @@
  * The weights differ (seeded PyTorch-default init on both sides, different streams), so equality is not
  * expected; the ceiling is rbflex's own seed-to-seed Spearman (printed beside it with --seeds 2).
  *
- *   node dist/bench/naslib-zc.js [--dataset cifar10] [--archs 491] [--seeds 1|2] [--proxies synflow,snip,...]
- *                                [--data PNG] [--workers 2]
+ *   node dist/bench/naslib-zc.js [--dataset cifar10] [--archs 491 | --sample K] [--seeds 1|2]
+ *                                [--proxies synflow,snip,...] [--data PNG] [--workers 2]
+ * --archs N takes the first N archs of the file, --sample K a seeded sample of K (the data test's);
+ * --dump FILE writes every arch's values (NASLib's and rbflex's per seed) as JSON.
  * Prints a table; asserts nothing (test/naslib-agreement.test.ts checks a subset).
  */
-import { readFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readNaslibZc } from '../src/benchmarks/naslib-zc.js';
 import { loadImages } from '../src/data/index.js';
 import { type ProxyName, parseProxyList } from '../src/proxies/index.js';
 import { spearman } from '../src/search/stats.js';
 import { ScoringSession } from '../src/search/session.js';
 import { rankValue } from '../src/search/protocol.js';
+import { Rng } from '../src/util/rng.js';
 
-const OPS = ['skip_connect', 'none', 'nor_conv_3x3', 'nor_conv_1x1', 'avg_pool_3x3'];
-
-/** NASLib's op-index tuple (edge order t0..t5 as in the data README) -> NB201 arch string. */
-export function naslibKeyToArch(key: string): string {
-  const t = key.replace(/[()\s]/g, '').split(',').map(Number);
-  if (t.length !== 6 || t.some((v) => !Number.isInteger(v) || v < 0 || v > 4)) throw new Error(`bad NASLib key ${key}`);
-  const o = (i: number) => OPS[t[i]!]!;
-  return `|${o(0)}~0|+|${o(1)}~0|${o(3)}~1|+|${o(2)}~0|${o(4)}~1|${o(5)}~2|`;
-}
-
-export interface NaslibRow {
-  arch: string;
-  values: Record<string, number>;
-}
-
-export function readNaslib(file: string, dataset: string): NaslibRow[] {
-  const j = JSON.parse(readFileSync(file, 'utf8')) as { nasbench201: Record<string, Record<string, Record<string, number>>> };
-  const d = j.nasbench201[dataset];
-  if (!d) throw new Error(`${file}: no dataset ${dataset}`);
-  return Object.entries(d).map(([k, v]) => ({ arch: naslibKeyToArch(k), values: v }));
-}
+export { naslibKeyToArch, type NaslibRow } from '../src/benchmarks/naslib-zc.js';
 
 /** Spearman over archs where both sides are finite. */
 export function agreement(ours: number[], theirs: number[]): { rho: number; n: number } {
@@ -45,6 +29,15 @@ export function agreement(ours: number[], theirs: number[]): { rho: number; n: n
   const a = ours.filter((_, i) => keep[i]);
   const b = theirs.filter((_, i) => keep[i]);
   return { rho: spearman(a.map(rankValue), b), n: a.length };
+}
+
+/** The first k of a seeded permutation of the rows, in file order (the data test's subset; smaller k, nested subsets). */
+export function naslibSample<T>(rows: readonly T[], k: number): T[] {
+  return new Rng('naslib-zc-sample')
+    .sample(rows.length, rows.length)
+    .slice(0, Math.min(k, rows.length))
+    .sort((a, b) => a - b)
+    .map((i) => rows[i]!);
 }
 
 export async function scoreNaslibArchs(o: { archs: string[]; proxies: ProxyName[]; dataset: string; data: string; seed: string; workers: number; augment: boolean; onProgress?: (done: number, total: number) => void }) {
@@ -80,7 +73,8 @@ async function main(): Promise<void> {
   const dataset = get('--dataset', 'cifar10');
   const proxies = parseProxyList(get('--proxies', 'synflow,snip,grad_norm,jacov,grasp,fisher'));
   const seeds = Number(get('--seeds', '1'));
-  const rows = readNaslib(join(shared, 'naslib-zc', 'zc_nasbench201.json'), dataset).slice(0, Number(get('--archs', '100000')));
+  const all = readNaslibZc(join(shared, 'naslib-zc', 'zc_nasbench201.json'), dataset);
+  const rows = args.includes('--sample') ? naslibSample(all, Number(get('--sample', '40'))) : all.slice(0, Number(get('--archs', '100000')));
   const data = get('--data', join(shared, 'images', 'cifar10', 'cifar10_batch_0.png'));
   const perSeed: Map<string, { scores: Partial<Record<ProxyName, number>> }>[] = [];
   for (let s = 1; s <= seeds; s++) {
@@ -100,7 +94,11 @@ async function main(): Promise<void> {
     perSeed.push(r);
     process.stderr.write(`seed ${s}: ${rows.length} archs in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`);
   }
-  const key = (p: string) => (p === 'grad_norm' ? 'grad_norm' : p);
+  const key = (p: string) => p;
+  if (args.includes('--dump')) {
+    const dump = rows.map((x) => ({ arch: x.arch, naslib: x.values, rbflex: perSeed.map((m) => m.get(x.arch)!.scores) }));
+    writeFileSync(get('--dump', 'naslib-zc.json'), JSON.stringify(dump));
+  }
   console.log(`NASLib agreement, NB201 ${dataset}, ${rows.length} archs (Spearman of rbflex's value vs NASLib's published value)`);
   console.log('proxy       rho(seed 1)  n    ' + (seeds > 1 ? 'rho(seed 2)  seed-to-seed rho' : ''));
   for (const p of proxies) {

@@ -1,8 +1,9 @@
 /**
  * Gradient proxies: rbflex against the same definitions in PyTorch (bench/peer/zc_torch.py, Debian
  * /usr/bin/python3 + python3-torch) on the same NB201 architectures and the same 32 CIFAR-10 images.
- * Per proxy: median per-network wall time, one network at a time with 2 threads on both sides
- * (rbflex: onnxruntime intra-op threads; torch: set_num_threads), and the ratio. Then the throughput
+ * Per proxy: median per-network wall time and process CPU time, one network at a time with 2 threads
+ * on both sides (rbflex: onnxruntime intra-op threads; torch: set_num_threads), and the ratios (the CPU
+ * ratio is the one to read on a loaded machine: wall time there mostly measures the others). Then the throughput
  * of every proxy together (forward and gradient) in a ScoringSession with one worker per core, and the
  * full-space estimate (15,625 cells).
  *
@@ -48,20 +49,32 @@ async function main(): Promise<void> {
     writeFileSync(join(tmp, 'archs.txt'), archs.join('\n'));
     writeFileSync(join(tmp, 'images.bin'), new Uint8Array(images.data.buffer, images.data.byteOffset, images.data.byteLength));
     console.log(`gradient proxies, ${n} NB201 archs, 32 CIFAR-10 images, one network at a time, ${threads} threads each side`);
-    console.log('proxy        rbflex ms/net   torch ms/net   speed-up');
+    console.log('proxy        rbflex ms/net   torch ms/net   speed-up   rbflex cpu-ms   torch cpu-ms   cpu speed-up');
     for (const p of proxies) {
       const scorer = new Scorer({ space: 'nb201', build: { dataset: 'cifar10' }, proxies: [p], settings: { gammaK: 1, gammaQ: 1, taps: 'reference' }, backend: 'onnx', seed: '1', threads, proxyInputs: 'reference', data: images }, small);
       for (const a of archs.slice(0, 2)) await scorer.score(a);
       const ours: number[] = [];
-      for (const a of archs) ours.push((await scorer.score(a)).ms);
+      const oursCpu: number[] = [];
+      for (const a of archs) {
+        const c0 = process.cpuUsage();
+        ours.push((await scorer.score(a)).ms);
+        const c = process.cpuUsage(c0);
+        oursCpu.push((c.user + c.system) / 1000);
+      }
       let theirs = NaN;
+      let theirsCpu = NaN;
       if (!args.includes('--no-peer') && p !== 'logsynflow') {
         const r = spawnSync(get('--python', '/usr/bin/python3'), [join(root, 'bench', 'peer', 'zc_torch.py'), '--archs', join(tmp, 'archs.txt'), '--images', join(tmp, 'images.bin'), '--shape', '32,3,32,32', '--proxy', p, '--threads', String(threads)], { encoding: 'utf8', maxBuffer: 1 << 26 });
-        if (r.status === 0) theirs = median((JSON.parse(r.stdout) as { ms: number[] }).ms);
+        if (r.status === 0) {
+          const j = JSON.parse(r.stdout) as { ms: number[]; cpu_ms: number[] };
+          theirs = median(j.ms);
+          theirsCpu = median(j.cpu_ms);
+        }
         else process.stderr.write(`torch peer failed for ${p}: ${r.stderr.split('\n').slice(-3).join(' ')}\n`);
       }
       const o = median(ours);
-      console.log(`${p.padEnd(12)} ${o.toFixed(1).padStart(13)} ${theirs.toFixed(1).padStart(14)} ${(theirs / o).toFixed(2).padStart(10)}x`);
+      const oc = median(oursCpu);
+      console.log(`${p.padEnd(12)} ${o.toFixed(1).padStart(13)} ${theirs.toFixed(1).padStart(14)} ${(theirs / o).toFixed(2).padStart(9)}x ${oc.toFixed(1).padStart(15)} ${theirsCpu.toFixed(1).padStart(14)} ${(theirsCpu / oc).toFixed(2).padStart(13)}x`);
     }
     // every proxy at once, one worker per core: throughput and the full-space estimate
     const allN = Number(get('--all-archs', '30'));

@@ -8,7 +8,7 @@ Jacobian of the batch). Times, per proxy, the per-network work (build the networ
 init, then the proxy), one proxy at a time as NASLib's predictor runs them.
 
   zc_torch.py --archs FILE --images FILE --shape N,C,H,W --proxy snip [--threads T] [--warmup K]
-Prints one JSON object: {"proxy":..,"ms":[per-network ms],"values":[..]}.
+Prints one JSON object: {"proxy":..,"ms":[per-network wall ms],"cpu_ms":[per-network process CPU ms],"values":[..]}.
 """
 import argparse
 import copy
@@ -134,13 +134,14 @@ def main():
     fn = PROXIES[a.proxy]
     for arch in archs[: a.warmup]:
         fn(Net(parse_arch(arch)).train(), x, y)
-    ms, values = [], []
+    ms, cpu, values = [], [], []
     for arch in archs:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         net = Net(parse_arch(arch)).train()
         values.append(fn(net, x, y))
         ms.append((time.perf_counter() - t0) * 1000)
-    print(json.dumps({"proxy": a.proxy, "ms": ms, "values": values, "threads": a.threads, "torch": torch.__version__}))
+        cpu.append((time.process_time() - c0) * 1000)
+    print(json.dumps({"proxy": a.proxy, "ms": ms, "cpu_ms": cpu, "values": values, "threads": a.threads, "torch": torch.__version__}))
 
 
 if __name__ == "__main__":
