@@ -96,6 +96,14 @@ function evalNode(n: Node, ins: T[], p: { weight?: Vec; bias?: Vec } | undefined
   }
 }
 
+const DIFFERENTIABLE = new Set(['input', 'conv2d', 'linear', 'batchnorm', 'activation', 'avgpool', 'maxpool', 'add', 'zero', 'identity', 'flatten', 'global_avg_pool', 'resize', 'slice', 'concat']);
+
+/** Throws GradUnsupportedError (before any work) when the tape has no backward rule for an op of g. */
+export function assertDifferentiable(g: Graph): void {
+  const n = g.nodes.find((m) => !DIFFERENTIABLE.has(m.op.kind));
+  if (n) throw new GradUnsupportedError(`gradients: no backward rule for ${n.op.kind} (${n.name}); gradient proxies cannot run on this network`);
+}
+
 /** The objective's value and dL/dlogits. */
 export function objectiveGrad(obj: Objective, logits: Float64Array, n: number, classes: number, scale = 1): { loss: number; dlogits: Float64Array } {
   const d = new Float64Array(logits.length);

@@ -12,7 +12,8 @@ import { type Weights, initWeights } from '../ir/init.js';
 import type { Graph, TapMode } from '../ir/types.js';
 import type { ProxyRun } from '../proxies/run.js';
 import { PROXIES, type Proxy, ProxyError, type ProxyName, type ProxySettings } from '../proxies/index.js';
-import { gradBackend, gradBackendName } from '../grad/index.js';
+import { GradUnsupportedError, gradBackend, gradBackendName } from '../grad/index.js';
+import { assertDifferentiable } from '../grad/reference.js';
 import type { GradRequest, GradResult } from '../grad/types.js';
 import { type InputSources, type LabelledBatch, batchOf, gradInput, labelsFor } from '../proxies/inputs.js';
 import { type ProxyInputsMode, groupNeeds, passKey } from '../proxies/needs.js';
@@ -82,15 +83,24 @@ export interface GradContext {
 }
 
 /** Every gradient need of these proxies, computed once per distinct pass. */
-async function gradientPasses(graph: Graph, w: Weights, proxies: readonly Proxy[], ctx: GradContext): Promise<Map<string, GradResult>> {
+async function gradientPasses(graph: Graph, weights: () => Weights, proxies: readonly Proxy[], ctx: GradContext): Promise<Map<string, GradResult>> {
   const out = new Map<string, GradResult>();
   const needs = proxies.flatMap((p) => (p.grad ? [p.grad] : []));
   const classes = graph.nodes[graph.output]!.shape.reduce((a, d) => a * d, 1);
-  for (const [k, need] of groupNeeds(needs)) {
+  const groups = [...groupNeeds(needs)].map(([k, need]) => ({ need, names: proxies.filter((p) => p.grad && passKey(p.grad) === k).map((p) => p.name).join(', ') }));
+  // refuse before any work (BERT's weights alone take seconds to draw)
+  for (const { need, names } of groups) {
     if (need.objective === 'cross-entropy' && graph.nodes[graph.output]!.shape.length !== 1) {
-      const names = proxies.filter((p) => p.grad && passKey(p.grad) === k).map((p) => p.name).join(', ');
       throw new ProxyError(`${names}: ${graph.label} ends in a [${graph.nodes[graph.output]!.shape.join('x')}] feature map, not class logits; cross-entropy proxies need a classifier (use synflow, logsynflow, jacov or the forward proxies)`);
     }
+  }
+  try {
+    assertDifferentiable(graph);
+  } catch (e) {
+    throw new ProxyError(`${groups.map((g) => g.names).join(', ')}: ${graph.label}: ${(e as Error).message} (the forward proxies, e.g. rbflex or naswot, can score it)`);
+  }
+  const w = weights();
+  for (const [k, { need, names }] of groups.map((g) => [passKey(g.need), g] as const)) {
     const { x, from } = gradInput(need, ctx.sources, graph.nodes[graph.input]!.shape);
     const objective: GradRequest['objective'] =
       need.objective === 'sum' ? { kind: 'sum' } : { kind: 'cross-entropy', labels: labelsFor(from, batchOf(need, ctx.sources), classes, ctx.sources.seed) };
@@ -102,15 +112,20 @@ async function gradientPasses(graph: Graph, w: Weights, proxies: readonly Proxy[
       ...(need.rescale ? { rescale: true } : {}),
       wrt: { weights: (need.wrt.weights ?? false) || (need.wrt.hvp ?? false), input: need.wrt.input ?? false, outputProducts: need.wrt.outputProducts ?? false },
     };
-    const r = await backend.gradients(graph, w, x, base);
-    if (need.wrt.hvp) {
-      // GraSP: H g with g the weight gradient of this same pass, over conv / linear weights
-      const v = new Map<number, Float32Array | Float64Array>();
-      for (const n of graph.nodes) if (n.op.kind === 'conv2d' || n.op.kind === 'linear') v.set(n.id, r.weights!.get(n.id)!.weight!);
-      const h = await backend.gradients(graph, w, x, { ...base, wrt: { hvp: v } });
-      r.hvp = h.hvp!;
+    try {
+      const r = await backend.gradients(graph, w, x, base);
+      if (need.wrt.hvp) {
+        // GraSP: H g with g the weight gradient of this same pass, over conv / linear weights
+        const v = new Map<number, Float32Array | Float64Array>();
+        for (const n of graph.nodes) if (n.op.kind === 'conv2d' || n.op.kind === 'linear') v.set(n.id, r.weights!.get(n.id)!.weight!);
+        const h = await backend.gradients(graph, w, x, { ...base, wrt: { hvp: v } });
+        r.hvp = h.hvp!;
+      }
+      out.set(k, r);
+    } catch (e) {
+      if (e instanceof GradUnsupportedError) throw new ProxyError(`${names}: ${graph.label}: ${e.message} (the forward proxies, e.g. rbflex or naswot, can score it)`);
+      throw e;
     }
-    out.set(k, r);
   }
   return out;
 }
@@ -137,7 +152,7 @@ export async function scoreNetwork(
   let passes: Map<string, GradResult> | undefined;
   if (proxies.some((p) => p.grad)) {
     if (!grad) throw new ProxyError(`${proxies.filter((p) => p.grad).map((p) => p.name).join(', ')}: gradient proxies cannot run here (no gradient inputs were set up)`);
-    passes = await gradientPasses(graph, wts(), proxies, grad);
+    passes = await gradientPasses(graph, wts, proxies, grad);
   }
   const scores: ArchScore['scores'] = {};
   const notes: ArchScore['notes'] = {};
