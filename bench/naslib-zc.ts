@@ -88,7 +88,7 @@ async function main(): Promise<void> {
       workers: Number(get('--workers', '2')),
       augment: !args.includes('--no-augment'),
       onProgress: (d, t) => {
-        if (d % 25 === 0 || d === t) process.stderr.write(`seed ${s}: ${d}/${t} networks, ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
+        if (d % 5 === 0 || d === t) process.stderr.write(`seed ${s}: ${d}/${t} networks, ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
       },
     });
     perSeed.push(r);
