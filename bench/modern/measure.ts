@@ -2,18 +2,19 @@
  * Per-architecture proxy values on a seeded sample of a space, appended to a JSONL file
  * (one line per arch, resumable: archs already in the file are skipped). The evidence
  * behind docs/PROXIES.md (modern proxies, ensemble) comes from these files + analyse.ts.
+ * Every proxy runs through scoreNetwork at its reference settings, one at a time (so each has its
+ * own wall time in `ms`): rbflex/naswot on 3 images, data proxies on the seeded data batch.
  *
  *   node dist/bench/modern/measure.js --space nb201 --dataset cifar10 --sample 1000 --seed 1 \
  *        --images ../shared/data/images/cifar10 --out /tmp/nb201-c10.jsonl [--shard 0/2]
- *        [--proxies rbflex,naswot,params,flops,meco,swap,zen] [--resolution R]
+ *        [--proxies rbflex,naswot,params,flops,meco,swap,zen,zico] [--resolution R] [--from K] [--to K]
  */
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { OnnxBackend } from '../../src/backends/onnx/backend.js';
 import { loadImages } from '../../src/data/index.js';
 import { initWeights } from '../../src/ir/init.js';
-import { mecoRun, swapRun, zenRun } from '../../src/proxies/forward-runs.js';
 import { PROXIES, type ProxyName, REFERENCE_GAMMAS } from '../../src/proxies/index.js';
-import { scoreNetwork, weightSeed } from '../../src/search/scorer.js';
+import { type GradContext, scoreNetwork, weightSeed } from '../../src/search/scorer.js';
 import { getSpace } from '../../src/spaces/index.js';
 import { sampleArchs } from '../../src/spaces/types.js';
 import { Rng } from '../../src/util/rng.js';
@@ -31,23 +32,31 @@ const sample = Number(arg('sample', '1000'));
 const seed = arg('seed', '1');
 const out = arg('out');
 const [shard, shards] = arg('shard', '0/1').split('/').map(Number) as [number, number];
-const wanted = arg('proxies', 'rbflex,naswot,params,flops,meco,swap,zen').split(',');
+const wanted = arg('proxies', 'rbflex,naswot,params,flops,meco,swap,zen').split(',') as ProxyName[];
+for (const p of wanted) if (!(p in PROXIES)) throw new Error(`unknown proxy ${p}`);
 const resolution = process.argv.includes('--resolution') ? Number(arg('resolution')) : undefined;
 const build = { dataset, ...(resolution ? { resolution } : {}) };
+const from = Number(arg('from', '0'));
+const to = Number(arg('to', String(sample)));
 
-const archs = sampleArchs(space, new Rng(`modern-sample:${seed}`), sample).filter((_, i) => i % shards === shard);
+const archs = sampleArchs(space, new Rng(`modern-sample:${seed}`), sample)
+  .slice(from, to)
+  .filter((_, i) => i % shards === shard);
 const done = new Set<string>();
 if (existsSync(out)) {
   for (const line of readFileSync(out, 'utf8').split('\n')) if (line.trim()) done.add((JSON.parse(line) as { arch: string }).arch);
 }
 const g0 = space.build(archs[0]!, build);
 const [c, h] = g0.nodes[g0.input]!.shape as [number, number, number];
-const images = await loadImages(arg('images'), { dataset: dataset === 'cifar100' ? 'cifar10' : dataset, n: 16, seed, resolution: h });
+const imgDataset = dataset === 'cifar100' ? 'cifar10' : dataset;
+const images = await loadImages(arg('images'), { dataset: imgDataset, n: 16, seed, resolution: h });
 if (images.c !== c) throw new Error('channel mismatch');
+// the reference data batch of gradient proxies (zico: 2 x 64 labelled images)
+const data = await loadImages(arg('images'), { dataset: imgDataset, n: 128, seed: `${seed}/proxy-data`, resolution: h });
 const rb3 = { ...images, n: 3, data: images.data.subarray(0, 3 * c * h * h), id: images.id + '[0:3]' };
 const backend = new OnnxBackend({ threads: 1 });
 const settings = { ...REFERENCE_GAMMAS, taps: space.defaultTaps };
-const classic = wanted.filter((p) => p in PROXIES) as ProxyName[];
+const grad: GradContext = { backend: 'onnx', sources: { mode: 'reference', images: rb3, data, seed }, threads: 1 };
 const t0 = performance.now();
 let k = 0;
 for (const arch of archs) {
@@ -57,24 +66,13 @@ for (const arch of archs) {
   const wseed = weightSeed(seed, space.name, arch);
   const row: Record<string, unknown> = { arch };
   const times: Record<string, number> = {};
-  let t = performance.now();
-  const r = await scoreNetwork(g, () => initWeights(g, wseed), rb3, classic.map((p) => PROXIES[p](settings)), settings, backend);
-  Object.assign(row, r.scores);
-  times.classic = performance.now() - t;
-  if (wanted.includes('meco')) {
-    t = performance.now();
-    row.meco = await mecoRun(g, initWeights(g, wseed), images, backend);
-    times.meco = performance.now() - t;
-  }
-  if (wanted.includes('swap')) {
-    t = performance.now();
-    row.swap = await swapRun(g, wseed, images, backend, { n: 16 });
-    times.swap = performance.now() - t;
-  }
-  if (wanted.includes('zen')) {
-    t = performance.now();
-    row.zen = await zenRun(g, wseed, backend, { n: 64, gamma: 1e-2 });
-    times.zen = performance.now() - t;
+  for (const p of wanted) {
+    const t = performance.now();
+    // rbflex / naswot read 3 images (the paper's N); own-pass proxies read the 16-image batch
+    const imgs = PROXIES[p](settings).run ? images : rb3;
+    const r = await scoreNetwork(g, () => initWeights(g, wseed), imgs, [PROXIES[p](settings)], settings, backend, wseed, grad);
+    Object.assign(row, r.scores);
+    times[p] = Math.round(performance.now() - t);
   }
   row.ms = times;
   appendFileSync(out, JSON.stringify(row, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v)) + '\n');

@@ -17,6 +17,7 @@ import { graspProxy } from './grasp.js';
 import { jacovProxy } from './jacov.js';
 import { type GradNeed, registerNeedLookup } from './needs.js';
 import { snipProxy } from './snip.js';
+import { zicoProxy } from './zico.js';
 import { logsynflowProxy, synflowProxy } from './synflow.js';
 import { SWAP_REG, ZEN_GAMMA, mecoRunner, swapRunner, zenRunner } from './modern.js';
 import { naswotScore } from './naswot.js';
@@ -24,7 +25,7 @@ import type { ProxyRun } from './run.js';
 import { naswotReduced, rbflexReduced } from './reduced.js';
 import { type ColumnBlock, rbflexScore } from './rbflex.js';
 
-export const PROXY_NAMES = ['rbflex', 'naswot', 'params', 'flops', 'meco', 'swap', 'swap-reg', 'zen', 'ensemble', 'synflow', 'logsynflow', 'snip', 'grasp', 'fisher', 'grad_norm', 'jacov'] as const;
+export const PROXY_NAMES = ['rbflex', 'naswot', 'params', 'flops', 'meco', 'swap', 'swap-reg', 'zen', 'ensemble', 'synflow', 'logsynflow', 'snip', 'grasp', 'fisher', 'grad_norm', 'jacov', 'zico'] as const;
 export type ProxyName = (typeof PROXY_NAMES)[number];
 
 /** The fixed kernel widths of the reference scripts for NB201, NATS-SSS and TransNAS. */
@@ -43,8 +44,10 @@ export interface ProxyContext {
   features?: Features;
   /** the network's own weights (as initialised, signs kept) */
   weights?: Weights;
-  /** the gradient pass answering this proxy's `grad` need */
+  /** the gradient pass answering this proxy's `grad` need (its first batch) */
   grad?: GradResult;
+  /** one gradient pass per batch of the need (`GradNeed.batches`; zico) */
+  gradBatches?: GradResult[];
 }
 
 export interface Proxy {
@@ -124,6 +127,7 @@ export const PROXIES: Record<ProxyName, (s: ProxySettings) => Proxy> = {
   fisher: fisherProxy,
   grad_norm: gradNormProxy,
   jacov: jacovProxy,
+  zico: zicoProxy,
 };
 
 function ownPass(name: ProxyName, key: string, run: ProxyRun): Proxy {

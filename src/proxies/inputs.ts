@@ -22,27 +22,41 @@ export interface InputSources {
   seed: string;
 }
 
-/** The batch size a need runs with under a mode. */
+/**
+ * The batch size a need runs with under a mode. A need of several batches (zico) splits RBFleX's N
+ * images into that many equal parts under `shared`.
+ */
 export function batchOf(need: GradNeed, src: Pick<InputSources, 'mode' | 'images'>): number {
-  return src.mode === 'shared' ? src.images.n : need.batch;
+  const k = need.batches ?? 1;
+  if (src.mode !== 'shared') return need.batch;
+  const n = Math.floor(src.images.n / k);
+  if (n < 1) throw new ProxyError(`a proxy needs ${k} batches but --proxy-inputs shared gives ${src.images.n} image${src.images.n === 1 ? '' : 's'} (use --batch ${k} or more)`);
+  return n;
 }
 
-export function gradInput(need: GradNeed, src: InputSources, shape: readonly number[]): { x: GradInput; from?: LabelledBatch } {
+/**
+ * The inputs of pass `k` (0-based) of a need: images [k·n, (k+1)·n) of the batch with their labels
+ * (`from`), or seeded data-free tensors (pass k > 0 draws from its own stream).
+ */
+export function gradInput(need: GradNeed, src: InputSources, shape: readonly number[], k = 0): { x: GradInput; from?: LabelledBatch } {
   const [c, h, w] = shape as [number, number, number];
   const n = batchOf(need, src);
   const per = c * h * w;
   if (need.input === 'ones') return { x: { n, c, h, w, data: new Float32Array(n * per).fill(1) } };
   if (need.input === 'gaussian') {
-    const rng = new Rng(`gaussian-inputs:${src.seed}`);
+    const rng = new Rng(k === 0 ? `gaussian-inputs:${src.seed}` : `gaussian-inputs:${src.seed}:${k}`);
     const data = new Float32Array(n * per);
     for (let i = 0; i < data.length; i++) data[i] = rng.nextNormal();
     return { x: { n, c, h, w, data } };
   }
   const b = src.mode === 'shared' ? src.images : src.data;
   if (!b) throw new Error('a proxy reads images but no data batch was given (ScorerConfig.data, or --proxy-inputs shared)');
-  if (b.n < n) throw new ProxyError(`a proxy needs ${n} images but the data batch holds ${b.n}`);
+  const end = (k + 1) * n;
+  if (b.n < end) throw new ProxyError(`a proxy needs ${end} images but the data batch holds ${b.n}`);
   if (b.c !== c || b.h !== h || b.w !== w) throw new ProxyError(`gradient proxies: images are ${b.c}x${b.h}x${b.w}, the network expects ${c}x${h}x${w}`);
-  return { x: { n, c, h, w, data: b.data.subarray(0, n * per) }, from: b };
+  if (k === 0) return { x: { n, c, h, w, data: b.data.subarray(0, n * per) }, from: b };
+  const part: LabelledBatch = { ...b, n, data: b.data.subarray(k * n * per, end * per), id: `${b.id}[${k * n}:${end}]`, ...(b.labels ? { labels: b.labels.slice(k * n, end) } : {}) };
+  return { x: { n, c, h, w, data: part.data }, from: part };
 }
 
 /**

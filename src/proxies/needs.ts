@@ -23,6 +23,8 @@ export interface GradNeed {
   input: InputKind;
   /** images per batch at reference settings */
   batch: number;
+  /** batches, one gradient pass each on consecutive slices of the data (default 1; zico: 2) */
+  batches?: number;
   bn: GradBnMode;
   /** float64 needs the reference (float64) gradient backend; float32 may run in onnxruntime */
   precision: Precision;
@@ -37,7 +39,8 @@ export interface GradNeed {
 
 /** The part of a need that decides which pass answers it (needs equal here share one pass). */
 export function passKey(n: GradNeed): string {
-  return `in=${n.input}:b=${n.batch}:bn=${n.bn}:p=${n.precision}:obj=${n.objective}:abs=${n.absWeights}${n.rescale ? ':rescale' : ''}`;
+  const k = (n.batches ?? 1) > 1 ? `:k=${n.batches}` : '';
+  return `in=${n.input}:b=${n.batch}${k}:bn=${n.bn}:p=${n.precision}:obj=${n.objective}:abs=${n.absWeights}${n.rescale ? ':rescale' : ''}`;
 }
 
 /** A short description for cache keys and reports. */
@@ -67,7 +70,7 @@ export type { GradRequest };
 /** How many images the reference data batch needs (the largest `data` batch of these proxies), or undefined. */
 export function proxyDataSize(names: readonly string[], mode: ProxyInputsMode, needOf: (name: string) => GradNeed | undefined = defaultNeedOf): number | undefined {
   if (mode !== 'reference') return undefined;
-  const sizes = names.map(needOf).filter((g): g is GradNeed => g?.input === 'data').map((g) => g.batch);
+  const sizes = names.map(needOf).filter((g): g is GradNeed => g?.input === 'data').map((g) => g.batch * (g.batches ?? 1));
   return sizes.length ? Math.max(...sizes) : undefined;
 }
 

@@ -83,8 +83,8 @@ export interface GradContext {
 }
 
 /** Every gradient need of these proxies, computed once per distinct pass. */
-async function gradientPasses(graph: Graph, weights: () => Weights, proxies: readonly Proxy[], ctx: GradContext): Promise<Map<string, GradResult>> {
-  const out = new Map<string, GradResult>();
+async function gradientPasses(graph: Graph, weights: () => Weights, proxies: readonly Proxy[], ctx: GradContext): Promise<Map<string, GradResult[]>> {
+  const out = new Map<string, GradResult[]>();
   const needs = proxies.flatMap((p) => (p.grad ? [p.grad] : []));
   const classes = graph.nodes[graph.output]!.shape.reduce((a, d) => a * d, 1);
   const groups = [...groupNeeds(needs)].map(([k, need]) => ({ need, names: proxies.filter((p) => p.grad && passKey(p.grad) === k).map((p) => p.name).join(', ') }));
@@ -101,27 +101,33 @@ async function gradientPasses(graph: Graph, weights: () => Weights, proxies: rea
   }
   const w = weights();
   for (const [k, { need, names }] of groups.map((g) => [passKey(g.need), g] as const)) {
-    const { x, from } = gradInput(need, ctx.sources, graph.nodes[graph.input]!.shape);
-    const objective: GradRequest['objective'] =
-      need.objective === 'sum' ? { kind: 'sum' } : { kind: 'cross-entropy', labels: labelsFor(from, batchOf(need, ctx.sources), classes, ctx.sources.seed) };
     const backend = gradBackend(gradBackendName(ctx.backend, need.precision), ctx.threads ?? 1);
-    const base: GradRequest = {
-      objective,
-      bn: need.bn,
-      absWeights: need.absWeights,
-      ...(need.rescale ? { rescale: true } : {}),
-      wrt: { weights: (need.wrt.weights ?? false) || (need.wrt.hvp ?? false), input: need.wrt.input ?? false, outputProducts: need.wrt.outputProducts ?? false },
-    };
+    const results: GradResult[] = [];
     try {
-      const r = await backend.gradients(graph, w, x, base);
-      if (need.wrt.hvp) {
-        // GraSP: H g with g the weight gradient of this same pass, over conv / linear weights
-        const v = new Map<number, Float32Array | Float64Array>();
-        for (const n of graph.nodes) if (n.op.kind === 'conv2d' || n.op.kind === 'linear') v.set(n.id, r.weights!.get(n.id)!.weight!);
-        const h = await backend.gradients(graph, w, x, { ...base, wrt: { hvp: v } });
-        r.hvp = h.hvp!;
+      // one pass per batch (zico: 2), on consecutive slices of the data; random labels get a stream per batch
+      for (let b = 0; b < (need.batches ?? 1); b++) {
+        const { x, from } = gradInput(need, ctx.sources, graph.nodes[graph.input]!.shape, b);
+        const labelSeed = b === 0 ? ctx.sources.seed : `${ctx.sources.seed}:batch${b}`;
+        const objective: GradRequest['objective'] =
+          need.objective === 'sum' ? { kind: 'sum' } : { kind: 'cross-entropy', labels: labelsFor(from, batchOf(need, ctx.sources), classes, labelSeed) };
+        const base: GradRequest = {
+          objective,
+          bn: need.bn,
+          absWeights: need.absWeights,
+          ...(need.rescale ? { rescale: true } : {}),
+          wrt: { weights: (need.wrt.weights ?? false) || (need.wrt.hvp ?? false), input: need.wrt.input ?? false, outputProducts: need.wrt.outputProducts ?? false },
+        };
+        const r = await backend.gradients(graph, w, x, base);
+        if (need.wrt.hvp) {
+          // GraSP: H g with g the weight gradient of this same pass, over conv / linear weights
+          const v = new Map<number, Float32Array | Float64Array>();
+          for (const n of graph.nodes) if (n.op.kind === 'conv2d' || n.op.kind === 'linear') v.set(n.id, r.weights!.get(n.id)!.weight!);
+          const h = await backend.gradients(graph, w, x, { ...base, wrt: { hvp: v } });
+          r.hvp = h.hvp!;
+        }
+        results.push(r);
       }
-      out.set(k, r);
+      out.set(k, results);
     } catch (e) {
       if (e instanceof GradUnsupportedError) throw new ProxyError(`${names}: ${graph.label}: ${e.message} (the forward proxies, e.g. rbflex or naswot, can score it)`);
       throw e;
@@ -149,7 +155,7 @@ export async function scoreNetwork(
   let w: Weights | undefined;
   const wts = (): Weights => (w ??= weights());
   const features = taps.length > 0 ? await backend.forward(graph, wts(), images, { taps, bn: 'per-image' }) : undefined;
-  let passes: Map<string, GradResult> | undefined;
+  let passes: Map<string, GradResult[]> | undefined;
   if (proxies.some((p) => p.grad)) {
     if (!grad) throw new ProxyError(`${proxies.filter((p) => p.grad).map((p) => p.name).join(', ')}: gradient proxies cannot run here (no gradient inputs were set up)`);
     passes = await gradientPasses(graph, wts, proxies, grad);
@@ -158,7 +164,9 @@ export async function scoreNetwork(
   const notes: ArchScore['notes'] = {};
   for (const p of proxies) {
     const gr = p.grad ? passes!.get(passKey(p.grad)) : undefined;
-    const r = p.run ? await runOwnPass(p.name, p.run, graph, weights, images, backend, weightSeed) : p.score({ graph, ...(features ? { features } : {}), ...(gr ? { grad: gr, weights: wts() } : {}) }, settings);
+    const r = p.run
+      ? await runOwnPass(p.name, p.run, graph, weights, images, backend, weightSeed)
+      : p.score({ graph, ...(features ? { features } : {}), ...(gr ? { grad: gr[0]!, gradBatches: gr, weights: wts() } : {}) }, settings);
     scores[p.name] = r.value;
     if (r.note) notes[p.name] = r.note;
   }
