@@ -1,6 +1,7 @@
 /** What score, hda, search and study share: images, gammas, progress, output helpers. */
 import type { LabelledBatch } from '../proxies/inputs.js';
 import { proxyDataSize } from '../proxies/needs.js';
+import { expandEnsemble } from '../search/ensemble-scores.js';
 import { join } from 'node:path';
 import type { Aggregation } from '../proxies/ensemble.js';
 import cliProgress from 'cli-progress';
@@ -153,8 +154,9 @@ export function openSession(
  * largest batch any of them needs, drawn from --data with the same seed, with labels. Undefined when
  * no proxy needs one.
  */
-export async function proxyData(space: Space, build: BuildOptions, o: CommonOpts, list: ProxyName[]): Promise<LabelledBatch | undefined> {
-  const n = proxyDataSize(list, o.proxyInputs ?? 'reference');
+export async function proxyData(space: Space, build: BuildOptions, o: CommonOpts & { ensemble?: string; ensembleAggregation?: Aggregation }, list: ProxyName[]): Promise<LabelledBatch | undefined> {
+  // the ensemble's and az-nas's members are what run per network
+  const n = proxyDataSize(expandEnsemble(list, list.includes('ensemble') ? ensembleSpec(o) : undefined), o.proxyInputs ?? 'reference');
   return n === undefined ? undefined : prepareImages(space, build, { ...o, batch: n });
 }
 

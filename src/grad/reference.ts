@@ -107,6 +107,15 @@ export function assertDifferentiable(g: Graph): void {
 /** The objective's value and dL/dlogits. */
 export function objectiveGrad(obj: Objective, logits: Float64Array, n: number, classes: number, scale = 1): { loss: number; dlogits: Float64Array } {
   const d = new Float64Array(logits.length);
+  if (obj.kind === 'seed') {
+    if (obj.grad.length !== logits.length) throw new Error(`seed objective: ${obj.grad.length} values for an output of ${logits.length}`);
+    let s = 0;
+    for (let i = 0; i < d.length; i++) {
+      d[i] = scale * obj.grad[i]!;
+      s += logits[i]! * obj.grad[i]!;
+    }
+    return { loss: s, dlogits: d };
+  }
   if (obj.kind === 'sum') {
     let s = 0;
     for (const v of logits) s += v;
@@ -270,8 +279,14 @@ function pass(g: Graph, params: ParamMap, x: GradInput, req: GradRequest, want: 
     const tape = forward(g, params, { b: idx.length, shape, data }, req.bn, fz);
     const logits = tape.vals[g.output]!.data;
     // cross-entropy is a mean over the whole batch: each part contributes its share
-    const obj: Objective = req.objective.kind === 'sum' ? req.objective : { kind: 'cross-entropy', labels: Int32Array.from(idx, (i) => req.objective.kind === 'cross-entropy' ? req.objective.labels[i]! : 0) };
-    const share = obj.kind === 'sum' ? 1 : idx.length / x.n;
+    const ro = req.objective;
+    const obj: Objective =
+      ro.kind === 'sum'
+        ? ro
+        : ro.kind === 'seed'
+          ? { kind: 'seed', grad: Float64Array.from(idx.flatMap((i) => Array.from(ro.grad.subarray(i * classes, (i + 1) * classes)))) }
+          : { kind: 'cross-entropy', labels: Int32Array.from(idx, (i) => ro.labels[i]!) };
+    const share = obj.kind === 'cross-entropy' ? idx.length / x.n : 1;
     const o = objectiveGrad(obj, logits, idx.length, classes, share);
     const back = backward(g, params, tape, o.dlogits, want, fz);
     const fr: Frozen = fz ?? { preact: new Map(), argmax: tape.argmax };

@@ -30,7 +30,15 @@ export const GRAD_BN_MODES: readonly GradBnMode[] = ['batch', 'per-image', 'eval
  * `cross-entropy`: mean cross-entropy of the logits against `labels` (PyTorch `F.cross_entropy`);
  * `sum`: the sum of every logit of every image (synflow's `torch.sum(output)`, jacov's `backward(ones)`).
  */
-export type Objective = { kind: 'cross-entropy'; labels: Int32Array } | { kind: 'sum' };
+export type Objective =
+  | { kind: 'cross-entropy'; labels: Int32Array }
+  | { kind: 'sum' }
+  /**
+   * `seed`: sum(output · grad) for a given tensor of the output's size (n x output), i.e. the
+   * backward pass starts from `grad` (a vector-Jacobian product: AZ-NAS's `autograd.grad(f_out,
+   * f_in, grad_outputs=g_out)`)
+   */
+  | { kind: 'seed'; grad: Float32Array | Float64Array };
 
 export interface GradRequest {
   objective: Objective;

@@ -8,7 +8,8 @@ import type { Weights } from '../ir/init.js';
 import type { Graph, Node } from '../ir/types.js';
 import { gaussianImages, initWeightsScheme } from './init-schemes.js';
 import { expressivityOf, expressivityProgressivity } from './az-nas.js';
-import { type MecoTensor, mecoScore } from './meco.js';
+import { type MecoTensor, mecoOptScore, mecoScore } from './meco.js';
+import { Rng } from '../util/rng.js';
 import { swapPatterns, swapRegularFactor } from './swap.js';
 import { zenScore } from './zen.js';
 
@@ -29,8 +30,11 @@ export function mecoCount(n: Node): number {
   }
 }
 
-/** MeCo on the first image of `images`, BatchNorm per image (training mode, batch of one). */
-export async function mecoRun(g: Graph, w: Weights, images: ImageBatch, backend: Backend): Promise<number> {
+/**
+ * MeCo on the first image of `images`, BatchNorm per image (training mode, batch of one);
+ * with `opt`, MeCo_opt (8 random channels per module output, times C/8) drawn from that seed.
+ */
+export async function mecoRun(g: Graph, w: Weights, images: ImageBatch, backend: Backend, opt?: { seed: string }): Promise<number> {
   const one = imageAt(images, 0);
   const nodes = g.nodes.filter((n) => mecoCount(n) > 0 && numel(n.shape) > n.shape[0]!).map((n) => n.id);
   const f = await backend.forward(g, w, one, { taps: [], bn: 'per-image', nodes });
@@ -38,7 +42,7 @@ export async function mecoRun(g: Graph, w: Weights, images: ImageBatch, backend:
     const t = f.nodes!.get(id)!;
     return { data: t.data, shape: g.nodes[id]!.shape, count: mecoCount(g.nodes[id]!) };
   });
-  return mecoScore(tensors);
+  return opt ? mecoOptScore(tensors, new Rng(`${opt.seed}/meco-opt`)) : mecoScore(tensors);
 }
 
 /** The ReLU outputs SWAP hooks (nn.ReLU modules on 4-D tensors). */

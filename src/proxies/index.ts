@@ -18,14 +18,15 @@ import { jacovProxy } from './jacov.js';
 import { type GradNeed, registerNeedLookup } from './needs.js';
 import { snipProxy } from './snip.js';
 import { zicoProxy } from './zico.js';
+import { AZ_BATCH, azRunner } from './az-nas-run.js';
 import { logsynflowProxy, synflowProxy } from './synflow.js';
-import { SWAP_REG, ZEN_GAMMA, mecoRunner, swapRunner, zenRunner } from './modern.js';
+import { SWAP_REG, ZEN_GAMMA, mecoOptRunner, mecoRunner, swapRunner, zenRunner } from './modern.js';
 import { naswotScore } from './naswot.js';
 import type { ProxyRun } from './run.js';
 import { naswotReduced, rbflexReduced } from './reduced.js';
 import { type ColumnBlock, rbflexScore } from './rbflex.js';
 
-export const PROXY_NAMES = ['rbflex', 'naswot', 'params', 'flops', 'meco', 'swap', 'swap-reg', 'zen', 'ensemble', 'synflow', 'logsynflow', 'snip', 'grasp', 'fisher', 'grad_norm', 'jacov', 'zico'] as const;
+export const PROXY_NAMES = ['rbflex', 'naswot', 'params', 'flops', 'meco', 'swap', 'swap-reg', 'zen', 'ensemble', 'synflow', 'logsynflow', 'snip', 'grasp', 'fisher', 'grad_norm', 'jacov', 'zico', 'az-nas', 'az-expressivity', 'az-progressivity', 'az-trainability', 'meco-opt'] as const;
 export type ProxyName = (typeof PROXY_NAMES)[number];
 
 /** The fixed kernel widths of the reference scripts for NB201, NATS-SSS and TransNAS. */
@@ -109,17 +110,15 @@ export const PROXIES: Record<ProxyName, (s: ProxySettings) => Proxy> = {
   params: () => ({ name: 'params', taps: [], key: () => 'params:v1', score: (ctx) => ({ value: countParams(ctx.graph) }) }),
   flops: () => ({ name: 'flops', taps: [], key: () => 'flops:v1:xautodl', score: (ctx) => ({ value: countFlops(ctx.graph) }) }),
   meco: () => ownPass('meco', 'meco:v1:all-nodes:image0:per-image-bn', mecoRunner),
+  'meco-opt': () => ownPass('meco-opt', 'meco-opt:v1:all-nodes:image0:per-image-bn:8-channels', mecoOptRunner),
   swap: () => ownPass('swap', 'swap:v1:relu:normal-init:batch-bn', swapRunner(false)),
   'swap-reg': () => ownPass('swap-reg', `swap-reg:v1:relu:normal-init:batch-bn:mu=${SWAP_REG.mu}:sigma=${SWAP_REG.sigma}`, swapRunner(true)),
   zen: () => ownPass('zen', `zen:v1:gaussian:normal-init:batch-bn:gamma=${ZEN_GAMMA}`, zenRunner),
-  ensemble: () => ({
-    name: 'ensemble',
-    taps: [],
-    key: () => 'ensemble',
-    score: () => {
-      throw new ProxyError('ensemble ranks a set of networks: score it through a session (score, search, study), not one network alone');
-    },
-  }),
+  ensemble: () => population('ensemble'),
+  'az-nas': () => population('az-nas'),
+  'az-expressivity': () => ownPass('az-expressivity', `az-expressivity:v1:kaiming-fan-in:gaussian:batch-bn:b=${AZ_BATCH}`, azRunner('expressivity')),
+  'az-progressivity': () => ownPass('az-progressivity', `az-progressivity:v1:kaiming-fan-in:gaussian:batch-bn:b=${AZ_BATCH}`, azRunner('progressivity')),
+  'az-trainability': () => ownPass('az-trainability', `az-trainability:v1:kaiming-fan-in:gaussian:batch-bn:rademacher-vjp:b=${AZ_BATCH}`, azRunner('trainability')),
   synflow: synflowProxy,
   logsynflow: logsynflowProxy,
   snip: snipProxy,
@@ -129,6 +128,18 @@ export const PROXIES: Record<ProxyName, (s: ProxySettings) => Proxy> = {
   jacov: jacovProxy,
   zico: zicoProxy,
 };
+
+/** A proxy that ranks a set of networks (its members are scored per network; see ensemble-scores.ts). */
+function population(name: ProxyName): Proxy {
+  return {
+    name,
+    taps: [],
+    key: () => name,
+    score: () => {
+      throw new ProxyError(`${name} ranks a set of networks: score it through a session (score, search, study), not one network alone`);
+    },
+  };
+}
 
 function ownPass(name: ProxyName, key: string, run: ProxyRun): Proxy {
   return {

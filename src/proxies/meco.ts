@@ -6,6 +6,7 @@
  * module outputs (NaN and ±Inf results dropped). One image, BatchNorm in training mode.
  */
 import { symmetricEigenvalues } from './eigen.js';
+import type { Rng } from '../util/rng.js';
 
 /** Pearson correlation of the rows of x (rows x cols, row-major), NaN/Inf -> 0 as torch.corrcoef then MeCo do. */
 export function channelCorrelation(x: ArrayLike<number>, rows: number, cols: number, offset = 0): Float64Array {
@@ -60,6 +61,38 @@ export function mecoScore(tensors: readonly MecoTensor[]): number {
     const spatial = t.shape.length >= 3 ? t.shape[1]! * t.shape[2]! : 1;
     const v = mecoLayer(t.data, c, spatial);
     if (Number.isFinite(v)) sum += t.count * v;
+  }
+  return sum;
+}
+
+/** MeCo_opt's channel sample (`measure == 'meco_opt'` in the authors' NAS_Bench_201.py). */
+export const MECO_OPT_CHANNELS = 8;
+
+/**
+ * MeCo_opt of one module output: the minimum eigenvalue of the correlation matrix of 8 channels
+ * drawn at random without replacement (`random.sample(range(C), 8)`), times C / 8. A tensor with
+ * fewer than 8 channels (where the authors' call would fail) uses all of them, times 1.
+ */
+export function mecoOptLayer(data: ArrayLike<number>, channels: number, spatial: number, rng: Rng): number {
+  const k = Math.min(MECO_OPT_CHANNELS, channels);
+  const picked = rng.sample(channels, k);
+  const sub = new Float64Array(k * spatial);
+  picked.forEach((c, i) => {
+    for (let j = 0; j < spatial; j++) sub[i * spatial + j] = data[c * spatial + j]!;
+  });
+  return (symmetricEigenvalues(channelCorrelation(sub, k, spatial), k)[0]! * channels) / k;
+}
+
+/** MeCo_opt: mecoOptLayer summed over module outputs, a fresh channel sample per module. */
+export function mecoOptScore(tensors: readonly MecoTensor[], rng: Rng): number {
+  let sum = 0;
+  for (const t of tensors) {
+    const c = t.shape[0]!;
+    const spatial = t.shape.length >= 3 ? t.shape[1]! * t.shape[2]! : 1;
+    for (let i = 0; i < t.count; i++) {
+      const v = mecoOptLayer(t.data, c, spatial, rng);
+      if (Number.isFinite(v)) sum += v;
+    }
   }
   return sum;
 }

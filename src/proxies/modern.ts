@@ -25,6 +25,13 @@ export const mecoRunner: ProxyRun = {
   },
 };
 
+/** MeCo_opt (the authors' variant for NATS-SSS): channel samples drawn from the weight seed. */
+export const mecoOptRunner: ProxyRun = {
+  input: 'data',
+  batch: 1,
+  exec: async (ctx) => ({ value: await mecoRun(ctx.graph, ctx.weights(), ctx.images, ctx.backend, { seed: ctx.seed }) }),
+};
+
 export function swapRunner(reg: boolean): ProxyRun {
   return {
     input: 'data',

@@ -6,7 +6,7 @@ import type { BackendName, ImageBatch } from '../backends/types.js';
 import type { TapMode } from '../ir/types.js';
 import { DEFAULT_ENSEMBLE } from '../proxies/ensemble.js';
 import { PROXY_NAMES, ProxyError, type ProxyName, type ProxySettings, REFERENCE_GAMMAS } from '../proxies/index.js';
-import { type EnsembleSpec, applyEnsemble, expandEnsemble } from './ensemble-scores.js';
+import { type EnsembleSpec, applyPopulation, expandEnsemble } from './ensemble-scores.js';
 import type { LabelledBatch } from '../proxies/inputs.js';
 import type { ProxyInputsMode } from '../proxies/needs.js';
 import { getSpace } from '../spaces/index.js';
@@ -89,7 +89,7 @@ export class ScoringSession {
         if (!(PROXY_NAMES as readonly string[]).includes(m) || m === 'ensemble') throw new ProxyError(`ensemble member "${m}" is not a proxy; choose from ${PROXY_NAMES.filter((p) => p !== 'ensemble').join(', ')}`);
       }
     }
-    // the ensemble is not computed per network: its members are, and it is ranked over the set
+    // the ensemble and az-nas are not computed per network: their members are, and they rank the set
     this.computed = expandEnsemble(this.proxies, this.ensemble);
     this.settings = { gammaK: o.gammaK ?? REFERENCE_GAMMAS.gammaK, gammaQ: o.gammaQ ?? REFERENCE_GAMMAS.gammaQ, taps: o.taps ?? this.space.defaultTaps };
     this.workers = o.workers ?? this.space.defaultWorkers ?? defaultWorkers();
@@ -134,7 +134,7 @@ export class ScoringSession {
     };
     try {
       const out = this.o.remote ? await this.scoreRemote(archs, proxyKeys, onProgress) : await this.scoreLocal(archs, proxyKeys, onProgress);
-      if (this.ensemble) applyEnsemble(out, this.ensemble);
+      applyPopulation(out, this.proxies, this.ensemble);
       for (const r of out.values()) {
         this.computeMs += r.ms;
         this.cachedComputeMs += r.cachedMs ?? 0;

@@ -8,7 +8,8 @@ import { checkNdsRecords } from '../search/nds-check.js';
 import { type PickedAccuracy, pickedAccuracy } from '../search/proxy-compare.js';
 import { type ProxyInputsMode, proxyDataSize } from '../proxies/needs.js';
 import type { BackendName, ImageBatch } from '../backends/types.js';
-import type { EnsembleSpec } from '../search/ensemble-scores.js';
+import { type EnsembleSpec, expandEnsemble } from '../search/ensemble-scores.js';
+import { DEFAULT_ENSEMBLE } from '../proxies/ensemble.js';
 import type { RemoteOptions } from '../distributed/coordinator.js';
 import type { Benchmark } from '../benchmarks/types.js';
 import type { TapMode } from '../ir/types.js';
@@ -182,7 +183,7 @@ export async function runStudy(o: StudyOptions): Promise<StudyResult> {
       ...(o.taps ? { taps: o.taps } : {}),
       ...(o.log ? { log: o.log } : {}),
     });
-    const dataSize = proxyDataSize(list, o.proxyInputs ?? 'reference');
+    const dataSize = proxyDataSize(expandEnsemble(list, list.includes('ensemble') ? (o.ensemble ?? { members: [...DEFAULT_ENSEMBLE.members], aggregation: DEFAULT_ENSEMBLE.aggregation }) : undefined), o.proxyInputs ?? 'reference');
     const data = dataSize === undefined ? undefined : typeof o.images === 'function' ? await o.images(`${seed}/proxy-data`) : await imagesFor(space, build, { ...spec, batch: dataSize }, seed);
     const session = open({
       proxyInputs: o.proxyInputs ?? 'reference',

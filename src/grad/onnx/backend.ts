@@ -106,6 +106,10 @@ function inputFeeds(em: EmittedGrad, w: Weights, x: GradInput, req: GradRequest,
     if (scale !== 1 && p.role === 'bias') arr = Float32Array.from(arr, (v) => v * scale);
     feeds[p.name] = new ort.Tensor('float32', arr, p.dims);
   }
+  if (req.objective.kind === 'seed') {
+    const sd = req.objective.grad;
+    feeds.seed = new ort.Tensor('float32', sd instanceof Float32Array ? sd : Float32Array.from(sd), [x.n, classes]);
+  }
   if (req.objective.kind === 'cross-entropy') {
     const oh = new Float32Array(x.n * classes);
     req.objective.labels.forEach((l, i) => (oh[i * classes + l] = 1));

@@ -19,7 +19,7 @@ import { OnnxGraph } from './model.js';
 export interface EmitOptions {
   n: number;
   bn: GradBnMode;
-  objective: 'cross-entropy' | 'sum';
+  objective: 'cross-entropy' | 'sum' | 'seed';
   /** with objective `sum`: seed the backward with 1 / max(sum, 1e-30) instead of 1 (a constant, not differentiated) */
   normalise?: boolean;
   wrt: { weights?: boolean; input?: boolean; outputProducts?: boolean };
@@ -220,6 +220,10 @@ export function emitGradGraph(g: Graph, o: EmitOptions): EmittedGrad {
     loss = G.op('ReduceSum', [z], [{ name: 'keepdims', i: 0 }]);
     const seed = o.normalise ? G.op('Reciprocal', [G.op('Max', [loss, G.scalar(1e-30)])]) : G.f([1], [1]);
     dz = G.op('Expand', [seed, G.i64([N, K])]);
+  } else if (o.objective === 'seed') {
+    // the output gradient is an input (a vector-Jacobian product)
+    dz = G.input('seed', [N, K]);
+    loss = G.op('ReduceSum', [G.op('Mul', [z, dz])], [{ name: 'keepdims', i: 0 }]);
   } else {
     const onehot = G.input('onehot', [N, K]);
     const lsm = G.op('LogSoftmax', [z], [{ name: 'axis', i: 1 }]);
