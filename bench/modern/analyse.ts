@@ -5,7 +5,7 @@
  * to be run on NB201 CIFAR-10 only; the chosen set is then reported elsewhere with --ensemble.
  *
  *   node dist/bench/modern/analyse.js --truth nb201:cifar10 a.jsonl b.jsonl [--search] [--max-size 5]
- *        [--ensemble meco,swap,zen] [--exclude ms]
+ *        [--ensemble meco,swap,zen] [--exclude ms] [--ci]   (--ci: 95 % bootstrap interval of each Kendall)
  *   --truth nb201:<cifar10|cifar100|ImageNet16-120> | sss:<dataset> | transnas:<file.json>
  */
 import { readFileSync } from 'node:fs';
@@ -13,6 +13,7 @@ import { type Aggregation, AGGREGATIONS, ensembleScores } from '../../src/proxie
 import { SWAP_REG } from '../../src/proxies/modern.js';
 import { swapRegularFactor } from '../../src/proxies/swap.js';
 import { kendallTauB, spearman } from '../../src/search/stats.js';
+import { Rng } from '../../src/util/rng.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string): string | undefined => {
@@ -70,19 +71,40 @@ const proxies = [...new Set(archs.flatMap((a) => Object.keys(rows.get(a)!)))].fi
 );
 const col = (p: string): number[] => archs.map((a) => rows.get(a)![p]!).map((v) => (Number.isNaN(v) ? -Infinity : v));
 const fmt = (v: number): string => v.toFixed(3);
+/** 95 % percentile bootstrap interval of Kendall's tau (seeded resamples of the archs). */
+function kendallCi(v: number[], y: number[], reps = 400): [number, number] {
+  const rng = new Rng('analyse-bootstrap');
+  const ks: number[] = [];
+  for (let r = 0; r < reps; r++) {
+    const idx = Array.from({ length: v.length }, () => Math.floor(rng.nextFloat24() * v.length));
+    ks.push(kendallTauB(idx.map((i) => v[i]!), idx.map((i) => y[i]!)));
+  }
+  ks.sort((a, b) => a - b);
+  return [ks[Math.floor(0.025 * reps)]!, ks[Math.ceil(0.975 * reps) - 1]!];
+}
+const withCi = args.includes('--ci');
+const ciText = (v: number[]): string => {
+  if (!withCi) return '';
+  const [lo, hi] = kendallCi(v, acc);
+  return ` [${fmt(lo)}, ${fmt(hi)}]`;
+};
+
 console.log(`${archs.length} archs with ground truth (${opt('truth')}); proxies: ${proxies.join(', ')}`);
 console.log('| proxy | Kendall | Spearman | non-finite |');
 console.log('|---|---|---|---|');
 for (const p of proxies) {
   const v = col(p);
-  console.log(`| ${p} | ${fmt(kendallTauB(v, acc))} | ${fmt(spearman(v, acc))} | ${v.filter((x) => !Number.isFinite(x)).length} |`);
+  console.log(`| ${p} | ${fmt(kendallTauB(v, acc))}${ciText(v)} | ${fmt(spearman(v, acc))} | ${v.filter((x) => !Number.isFinite(x)).length} |`);
 }
 
 const ens = opt('ensemble');
 if (ens) {
   for (const agg of AGGREGATIONS) {
-    const e = ensembleScores(ens.split(',').map(col), agg);
-    console.log(`| ensemble(${ens}) ${agg} | ${fmt(kendallTauB(e, acc))} | ${fmt(spearman(e, acc))} | |`);
+    // an ensemble member may be az-nas: its own log-rank aggregate over flops and the three AZ scores
+    const member = (m: string): number[] =>
+      m === 'az-nas' ? ensembleScores(['flops', 'az-expressivity', 'az-progressivity', 'az-trainability'].map(col), 'log-rank') : col(m);
+    const e = ensembleScores(ens.split(',').map(member), agg);
+    console.log(`| ensemble(${ens}) ${agg} | ${fmt(kendallTauB(e, acc))}${ciText(e)} | ${fmt(spearman(e, acc))} | |`);
   }
 }
 

@@ -1,0 +1,72 @@
+/**
+ * Cost of proxies per network, for the full-space estimate: each proxy on a seeded sample of
+ * networks, one at a time, with wall time and this process's CPU time (onnxruntime runs with one
+ * thread, so on a loaded machine CPU time is the better estimate of idle wall time). Prints the
+ * median per network and per proxy, and the extrapolation to the whole space on --cores cores
+ * (one worker per core, as `rbflex search/study` run).
+ *
+ *   node dist/bench/modern/cost.js --space nb201 --sample 20 --proxies meco,swap,zen \
+ *        --images ../shared/data/images/cifar10 [--cores 2] [--seed 1]
+ */
+import { loadImages } from '../../src/data/index.js';
+import { OnnxBackend } from '../../src/backends/onnx/backend.js';
+import { initWeights } from '../../src/ir/init.js';
+import { PROXIES, type ProxyName, REFERENCE_GAMMAS } from '../../src/proxies/index.js';
+import { expandEnsemble } from '../../src/search/ensemble-scores.js';
+import { type GradContext, scoreNetwork, weightSeed } from '../../src/search/scorer.js';
+import { getSpace } from '../../src/spaces/index.js';
+import { sampleArchs } from '../../src/spaces/types.js';
+import { Rng } from '../../src/util/rng.js';
+
+function arg(name: string, dflt?: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i >= 0 && process.argv[i + 1] !== undefined) return process.argv[i + 1]!;
+  if (dflt === undefined) throw new Error(`--${name} is required`);
+  return dflt;
+}
+const space = getSpace(arg('space', 'nb201'));
+const dataset = arg('dataset', 'cifar10');
+const seed = arg('seed', '1');
+const cores = Number(arg('cores', '2'));
+// az-nas expands to its members (the rank step itself is negligible)
+const wanted = expandEnsemble(arg('proxies', 'meco,swap,zen').split(',') as ProxyName[], undefined);
+const archs = sampleArchs(space, new Rng(`cost-sample:${seed}`), Number(arg('sample', '20')));
+const g0 = space.build(archs[0]!, { dataset });
+const [c, h] = g0.nodes[g0.input]!.shape as [number, number, number];
+const images = await loadImages(arg('images'), { dataset: dataset === 'cifar100' ? 'cifar10' : dataset, n: 16, seed, resolution: h });
+const data = await loadImages(arg('images'), { dataset: dataset === 'cifar100' ? 'cifar10' : dataset, n: 128, seed: `${seed}/proxy-data`, resolution: h });
+const rb3 = { ...images, n: 3, data: images.data.subarray(0, 3 * c * h * h), id: images.id + '[0:3]' };
+const backend = new OnnxBackend({ threads: 1 });
+const settings = { ...REFERENCE_GAMMAS, taps: space.defaultTaps };
+const grad: GradContext = { backend: 'onnx', sources: { mode: 'reference', images: rb3, data, seed }, threads: 1 };
+const wall = new Map<string, number[]>(wanted.map((p) => [p, []]));
+const cpu = new Map<string, number[]>(wanted.map((p) => [p, []]));
+for (const arch of archs) {
+  const g = space.build(arch, { dataset });
+  const wseed = weightSeed(seed, space.name, arch);
+  for (const p of wanted) {
+    const proxy = PROXIES[p](settings);
+    const t = performance.now();
+    const u = process.cpuUsage();
+    await scoreNetwork(g, () => initWeights(g, wseed), proxy.run ? images : rb3, [proxy], settings, backend, wseed, grad);
+    const d = process.cpuUsage(u);
+    wall.get(p)!.push(performance.now() - t);
+    cpu.get(p)!.push((d.user + d.system) / 1000);
+  }
+}
+const median = (v: number[]): number => {
+  const s = [...v].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+const mean = (v: number[]): number => v.reduce((a, b) => a + b, 0) / v.length;
+console.log(`${archs.length} ${space.name} networks (seeded sample cost-sample:${seed}), ms per network: median (mean)`);
+console.log('| proxy | wall | cpu |');
+console.log('|---|---|---|');
+let totalCpu = 0;
+for (const p of wanted) {
+  totalCpu += mean(cpu.get(p)!);
+  console.log(`| ${p} | ${median(wall.get(p)!).toFixed(0)} (${mean(wall.get(p)!).toFixed(0)}) | ${median(cpu.get(p)!).toFixed(0)} (${mean(cpu.get(p)!).toFixed(0)}) |`);
+}
+const size = space.size;
+const minutes = (totalCpu * size) / cores / 60000;
+console.log(`all ${wanted.join(', ')}: ${totalCpu.toFixed(0)} cpu-ms per network (mean); ${size} networks on ${cores} cores: about ${minutes.toFixed(1)} min (CPU time / cores; no cache)`);
