@@ -5,7 +5,8 @@
  * to be run on NB201 CIFAR-10 only; the chosen set is then reported elsewhere with --ensemble.
  *
  *   node dist/bench/modern/analyse.js --truth nb201:cifar10 a.jsonl b.jsonl [--search] [--max-size 5]
- *        [--ensemble meco,swap,zen] [--exclude ms] [--ci]   (--ci: 95 % bootstrap interval of each Kendall)
+ *        [--ensemble meco,swap,zen] [--exclude ms] [--ci] [--intersect]
+ *   (--ci: 95 % bootstrap interval of each Kendall; --intersect: only archs present in every file)
  *   --truth nb201:<cifar10|cifar100|ImageNet16-120> | sss:<dataset> | transnas:<file.json>
  */
 import { readFileSync } from 'node:fs';
@@ -63,7 +64,9 @@ function truth(spec: string): Map<string, number> {
 }
 
 const gt = truth(opt('truth') ?? 'nb201:cifar10');
-const archs = [...rows.keys()].filter((a) => gt.has(a));
+// --intersect: only archs that every file measured (files may cover different prefixes of the sample)
+const allKeys = new Set([...rows.values()].flatMap((r) => Object.keys(r)));
+const archs = [...rows.keys()].filter((a) => gt.has(a) && (!args.includes('--intersect') || [...allKeys].every((k) => k in rows.get(a)!)));
 const acc = archs.map((a) => gt.get(a)!);
 const exclude = new Set((opt('exclude') ?? '').split(',').filter(Boolean));
 const proxies = [...new Set(archs.flatMap((a) => Object.keys(rows.get(a)!)))].filter(

@@ -12,6 +12,7 @@ import { loadImages } from '../../src/data/index.js';
 import { OnnxBackend } from '../../src/backends/onnx/backend.js';
 import { initWeights } from '../../src/ir/init.js';
 import { PROXIES, type ProxyName, REFERENCE_GAMMAS } from '../../src/proxies/index.js';
+import { proxyDataSize } from '../../src/proxies/needs.js';
 import { expandEnsemble } from '../../src/search/ensemble-scores.js';
 import { type GradContext, scoreNetwork, weightSeed } from '../../src/search/scorer.js';
 import { getSpace } from '../../src/spaces/index.js';
@@ -34,11 +35,12 @@ const archs = sampleArchs(space, new Rng(`cost-sample:${seed}`), Number(arg('sam
 const g0 = space.build(archs[0]!, { dataset });
 const [c, h] = g0.nodes[g0.input]!.shape as [number, number, number];
 const images = await loadImages(arg('images'), { dataset: dataset === 'cifar100' ? 'cifar10' : dataset, n: 16, seed, resolution: h });
-const data = await loadImages(arg('images'), { dataset: dataset === 'cifar100' ? 'cifar10' : dataset, n: 128, seed: `${seed}/proxy-data`, resolution: h });
+const dataSize = proxyDataSize(wanted, 'reference');
+const data = dataSize === undefined ? undefined : await loadImages(arg('images'), { dataset: dataset === 'cifar100' ? 'cifar10' : dataset, n: dataSize, seed: `${seed}/proxy-data`, resolution: h });
 const rb3 = { ...images, n: 3, data: images.data.subarray(0, 3 * c * h * h), id: images.id + '[0:3]' };
 const backend = new OnnxBackend({ threads: 1 });
 const settings = { ...REFERENCE_GAMMAS, taps: space.defaultTaps };
-const grad: GradContext = { backend: 'onnx', sources: { mode: 'reference', images: rb3, data, seed }, threads: 1 };
+const grad: GradContext = { backend: 'onnx', sources: { mode: 'reference', images: rb3, ...(data ? { data } : {}), seed }, threads: 1 };
 const wall = new Map<string, number[]>(wanted.map((p) => [p, []]));
 const cpu = new Map<string, number[]>(wanted.map((p) => [p, []]));
 for (const arch of archs) {

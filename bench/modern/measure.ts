@@ -14,6 +14,8 @@ import { OnnxBackend } from '../../src/backends/onnx/backend.js';
 import { loadImages } from '../../src/data/index.js';
 import { initWeights } from '../../src/ir/init.js';
 import { PROXIES, type ProxyName, REFERENCE_GAMMAS } from '../../src/proxies/index.js';
+import { proxyDataSize } from '../../src/proxies/needs.js';
+import { expandEnsemble } from '../../src/search/ensemble-scores.js';
 import { type GradContext, scoreNetwork, weightSeed } from '../../src/search/scorer.js';
 import { getSpace } from '../../src/spaces/index.js';
 import { sampleArchs } from '../../src/spaces/types.js';
@@ -51,12 +53,13 @@ const [c, h] = g0.nodes[g0.input]!.shape as [number, number, number];
 const imgDataset = dataset === 'cifar100' ? 'cifar10' : dataset;
 const images = await loadImages(arg('images'), { dataset: imgDataset, n: 16, seed, resolution: h });
 if (images.c !== c) throw new Error('channel mismatch');
-// the reference data batch of gradient proxies (zico: 2 x 64 labelled images)
-const data = await loadImages(arg('images'), { dataset: imgDataset, n: 128, seed: `${seed}/proxy-data`, resolution: h });
+// the reference data batch of gradient proxies (zico: 2 x 64 labelled images), when one needs it
+const dataSize = proxyDataSize(expandEnsemble(wanted, undefined), 'reference');
+const data = dataSize === undefined ? undefined : await loadImages(arg('images'), { dataset: imgDataset, n: dataSize, seed: `${seed}/proxy-data`, resolution: h });
 const rb3 = { ...images, n: 3, data: images.data.subarray(0, 3 * c * h * h), id: images.id + '[0:3]' };
 const backend = new OnnxBackend({ threads: 1 });
 const settings = { ...REFERENCE_GAMMAS, taps: space.defaultTaps };
-const grad: GradContext = { backend: 'onnx', sources: { mode: 'reference', images: rb3, data, seed }, threads: 1 };
+const grad: GradContext = { backend: 'onnx', sources: { mode: 'reference', images: rb3, ...(data ? { data } : {}), seed }, threads: 1 };
 const t0 = performance.now();
 let k = 0;
 for (const arch of archs) {
