@@ -3,7 +3,7 @@
  * cores) against a coordinator with one worker process (all cores) and with two worker processes
  * (half the cores each), same architectures, same cores.
  *
- *   nice -n 10 node dist/bench/distributed.js [--archs 150] [--runs 3] [--chunk 50] [--proxy rbflex,naswot]
+ *   nice -n 10 node dist/bench/distributed.js [--archs 150] [--runs 3] [--chunk 50] [--proxy rbflex,naswot] [--only local,1,2]
  *
  * Each round uses its own seed, so job ids never repeat and no Redis state is reused. Rounds are
  * interleaved (local, 1 process, 2 processes, local, ...), so a load change on a shared machine
@@ -33,6 +33,8 @@ const N = Number(arg('--archs', '150'));
 const RUNS = Number(arg('--runs', '3'));
 const CHUNK = Number(arg('--chunk', '50'));
 const PROXIES = arg('--proxy', 'rbflex,naswot').split(',') as ProxyName[];
+/** which setups to run (default all): e.g. --only local,2 */
+const ONLY = arg('--only', 'local,1,2').split(',');
 const CORES = availableParallelism();
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 /** clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on Linux) */
@@ -101,6 +103,8 @@ async function main(): Promise<void> {
     { label: '1 worker process', procs: 1, threads: CORES, db: 1 },
     { label: '2 worker processes', procs: 2, threads: Math.max(1, Math.floor(CORES / 2)), db: 2 },
   ];
+  setups.splice(0, setups.length, ...setups.filter((s) => ONLY.includes(s.procs === 0 ? 'local' : String(s.procs))));
+  if (!setups.some((s) => s.procs === 0)) throw new Error('--only must include local (the reference)');
   const rounds = new Map<string, Round[]>(setups.map((s) => [s.label, []]));
   const pools = new Map<string, WorkerProc[]>();
   try {
@@ -129,7 +133,11 @@ async function main(): Promise<void> {
           spread,
         });
       }
-      process.stderr.write(`${measure ? '' : 'warm-up '}${s.label} seed ${seed}: ${(N / sec).toFixed(2)}/s${spread ? `, ${spread}` : ''}\n`);
+      const cpuLine = `CPU ms/net: ${s.procs > 0 ? `coordinator ${(d[0]! / N).toFixed(1)}, redis ${(d[1]! / N).toFixed(1)}, workers ${d
+        .slice(2)
+        .map((v) => (v / N).toFixed(1))
+        .join(' + ')}` : `${(d[0]! / N).toFixed(1)}`}`;
+      process.stderr.write(`${measure ? '' : 'warm-up '}${s.label} seed ${seed}: ${(N / sec).toFixed(2)}/s, ${cpuLine}${spread ? `, ${spread}` : ''}\n`);
     };
     for (const s of setups) await run(s, 'warm-up', false);
     for (let r = 0; r < RUNS; r++) for (const s of setups) await run(s, `bench-${r}`, true);

@@ -78,6 +78,13 @@ test('SIGTERM mid-job: the worker finishes its job and exits 0; a second SIGTERM
     for (const w of [w1, w2]) assert.equal(await r.hexists(WORKERS_KEY, `${hostname()}:${w.p.pid}`), 0);
     assert.equal(await r.hexists(WORKERS_KEY, `${hostname()}:${w3.p.pid}`), 1);
     await q.close();
+    // Redis gone: SIGTERM still ends the worker, at once, with 0 (nothing could be finished or released)
+    await redis.stop();
+    w3.p.kill('SIGTERM');
+    const t0 = Date.now();
+    assert.equal((await w3.done).code, 0, w3.err());
+    assert.ok(Date.now() - t0 < 20_000, `the worker took ${Date.now() - t0} ms to stop without Redis`);
+    assert.match(w3.err(), /stopped\n$/);
   } finally {
     for (const w of [w1, w2, w3]) w?.p.kill('SIGKILL');
     await redis.stop();

@@ -206,7 +206,8 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     `worker ${me}: ${typeof why === 'string' ? why : 'stop'}: ${active.size > 0 ? `finishing ${active.size} current job(s), then stopping (a second signal puts them back in the queue)` : 'no job in progress, stopping'}`,
   );
   clearInterval(announcer);
-  await client.hdel(WORKERS_KEY, me).catch(() => undefined);
+  const within = <T>(p: Promise<T>, ms: number) => Promise.race([p.catch(() => undefined), new Promise<undefined>((r) => setTimeout(() => r(undefined), ms).unref())]);
+  await within(client.hdel(WORKERS_KEY, me), 2000);
   const releaseAll = () => {
     if (releasing) return;
     releasing = true;
@@ -218,11 +219,20 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     onSignal = () => releaseAll();
     if (signals > 1) releaseAll();
   }
-  await worker.close();
+  // without Redis no job can be finished or released: stop at once (their locks expire, others take them)
+  const up = () => client.status === 'ready';
+  let closed = false;
+  const closing = worker.close(!up()).then(() => (closed = true));
+  while (!closed && up()) await within(closing, 1000);
+  if (!closed) {
+    log(`worker ${me}: Redis at ${target.shown} is unreachable: stopping without finishing or releasing ${active.size} job(s) (their locks expire and other workers take them)`);
+    await within(worker.close(true), 5000);
+  }
   clearTimeout(grace);
   // the networks in flight of released jobs end before their threads (ending one inside onnxruntime aborts the process)
   await Promise.all([...pools.values()].map((e) => e.pool.stop()));
-  await client.quit().catch(() => undefined);
+  if (up()) await within(client.quit(), 2000);
+  client.disconnect();
   process.off('SIGTERM', handler);
   process.off('SIGINT', handler);
   log(`worker ${me}: stopped`);

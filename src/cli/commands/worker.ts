@@ -36,5 +36,7 @@ Private CA for rediss://: NODE_EXTRA_CA_CERTS=/path/ca.pem rbflex worker --redis
     .action(async (o: WorkerOpts) => {
       leaveInterrupts(); // runWorker stops gracefully on SIGTERM / SIGINT
       await runWorker({ url: o.redis, ...(o.workers !== undefined ? { workers: o.workers } : {}), concurrency: o.concurrency, lockMs: o.lockSeconds * 1000, graceMs: o.graceSeconds * 1000 });
+      // stopped: nothing of this process is left to finish (a Redis client reconnecting in vain must not keep it alive)
+      process.exit(0);
     });
 }
