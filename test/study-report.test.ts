@@ -14,7 +14,7 @@ import type { Benchmark } from '../src/benchmarks/types.js';
 import { openBenchmark } from '../src/benchmarks/index.js';
 import type { ProxyName } from '../src/proxies/index.js';
 import type { ArchScore } from '../src/search/scorer.js';
-import type { SessionOptions } from '../src/search/session.js';
+import { ScoringSession, type SessionOptions } from '../src/search/session.js';
 import { kendallTauB, meanStd } from '../src/search/stats.js';
 import { getSpace } from '../src/spaces/index.js';
 import { studyFiles } from '../src/study/outputs.js';
@@ -205,15 +205,39 @@ test('nafbee-bert: the setup names the real sentence file, not "synthetic"; the 
   assert.match(svg, /<text class="ylabel"[^>]*>SST-2 test accuracy, %<\/text>/);
 });
 
-test('search --json numbers trials from 1, as the text does', () => {
-  const args = ['search', '--space', 'nb201', '--samples', '3', '--trials', '2', '--proxy', 'params', '--no-cache', '--workers', '0'];
-  const j = spawnSync(process.execPath, [CLI, ...args, '--json'], { encoding: 'utf8' });
-  assert.equal(j.status, 0, j.stderr);
-  const picks = (JSON.parse(j.stdout) as { picks: { params: { trial: number }[] } }).picks.params;
-  assert.deepEqual(picks.map((p) => p.trial), [1, 2]);
-  const txt = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+test('search --json numbers trials from 1, as the text does; its compute time survives a cached rerun', () => {
+  const args = ['search', '--space', 'nb201', '--samples', '3', '--trials', '2', '--proxy', 'params', '--workers', '0'];
+  const cached = [...args, '--cache-dir', join(WORK, 'search-cache'), '--json'];
+  type Out = { picks: { params: { trial: number }[] }; networks: { scored: number; cached: number; computeSeconds: number } };
+  const run = () => {
+    const j = spawnSync(process.execPath, [CLI, ...cached], { encoding: 'utf8' });
+    assert.equal(j.status, 0, j.stderr);
+    return JSON.parse(j.stdout) as Out;
+  };
+  const a = run();
+  assert.deepEqual(a.picks.params.map((p) => p.trial), [1, 2]);
+  assert.ok(a.networks.scored === 6 && a.networks.computeSeconds > 0, JSON.stringify(a.networks));
+  const b = run();
+  assert.equal(b.networks.cached, 6);
+  assert.ok(Math.abs(b.networks.computeSeconds - a.networks.computeSeconds) < 1e-9, `${b.networks.computeSeconds} vs ${a.networks.computeSeconds}`);
+  const txt = spawnSync(process.execPath, [CLI, ...args, '--no-cache'], { encoding: 'utf8' });
   assert.equal(txt.status, 0, txt.stderr);
   assert.deepEqual([...txt.stdout.matchAll(/^\s+trial\s+(\d+)/gm)].map((m) => Number(m[1])), [1, 2]);
+});
+
+test('a session counts an arch it computed itself once, when a later call meets it in the cache', async () => {
+  const session = new ScoringSession({ space: 'nb201', images: { n: 1, c: 3, h: 32, w: 32, data: new Float32Array(3072), id: 'zeros' }, proxies: ['params'], workers: 0, cachePath: join(WORK, 'session.sqlite') });
+  try {
+    await session.score(ARCHS.slice(0, 3));
+    const computed = session.computeMs;
+    assert.ok(computed > 0);
+    await session.score(ARCHS.slice(0, 4));
+    assert.equal(session.cached, 3);
+    assert.equal(session.cachedComputeMs, 0, 'the 3 archs were computed by this session: their time is in computeMs already');
+    assert.ok(session.computeMs > computed);
+  } finally {
+    await session.close();
+  }
 });
 
 test('commandLine quotes what a shell would split', () => {

@@ -71,11 +71,13 @@ export class ScoringSession {
   scored = 0;
   cached = 0;
   /** per-network compute time (summed over networks, so with W workers about W x the wall time), ms:
-   * of the networks computed in this session, and (as stored in the cache) of the scores taken from it */
+   * of the networks computed in this session, and (as stored in the cache) of the scores taken from it,
+   * each arch's cached part counted once per session (later score() calls that meet it again add nothing) */
   computeMs = 0;
   cachedComputeMs = 0;
   /** of `scored`: networks computed only for the proxies the cache lacked */
   partial = 0;
+  private readonly met = new Set<string>();
   /** forward passes run (a network whose forward-pass proxies were all cached needs none) */
   forwardPasses = 0;
 
@@ -137,8 +139,10 @@ export class ScoringSession {
       applyPopulation(out, this.proxies, this.ensemble);
       for (const r of out.values()) {
         this.computeMs += r.ms;
-        this.cachedComputeMs += r.cachedMs ?? 0;
+        // an arch this session already met (computed, or counted from the cache) is not counted twice
+        if (r.cachedMs !== undefined && !this.met.has(r.arch)) this.cachedComputeMs += r.cachedMs;
         if (r.cachedMs !== undefined && r.ms > 0) this.partial++;
+        this.met.add(r.arch);
       }
       return out;
     } finally {

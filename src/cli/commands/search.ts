@@ -167,7 +167,7 @@ rbflex), otherwise seeded synthetic Gaussian images and no accuracies; a note li
                 // trials numbered from 1, as in the text output
                 picks: Object.fromEntries(Object.entries(res.picks).map(([p, ts]) => [p, ts.map((t) => ({ ...t, trial: t.trial + 1 }))])),
                 searchSeconds: res.searchMs / 1000,
-                networks: { scored: session.scored, cached: session.cached },
+                networks: { scored: session.scored, cached: session.cached, computeSeconds: (session.computeMs + session.cachedComputeMs) / 1000 },
                 published: pub,
               }),
             )}\n`,
@@ -205,7 +205,7 @@ rbflex), otherwise seeded synthetic Gaussian images and no accuracies; a note li
           if (parts.length) out(`\npublished (${dataset}): ${parts.join(', ')}`);
         }
         out(
-          `\nsearch time ${(res.searchMs / 1000).toFixed(1)} s for ${res.uniqueArchs} distinct networks (${session.scored} scored, ${session.cached} from the cache; ${(res.searchMs / 1000 / res.trials).toFixed(1)} s per trial; ${evolve ? 'wall time of all runs' : 'scoring only, benchmark look-ups excluded'})`,
+          `\nsearch time ${(res.searchMs / 1000).toFixed(1)} s for ${res.uniqueArchs} distinct networks (${session.scored} scored, ${session.cached} from the cache; ${(res.searchMs / 1000 / res.trials).toFixed(1)} s per trial; ${evolve ? 'wall time of all runs' : 'scoring only, benchmark look-ups excluded'}); compute time of the scores ${((session.computeMs + session.cachedComputeMs) / 1000).toFixed(1)} s over all runs (summed over networks)`,
         );
       } finally {
         bar.stop();
