@@ -31,3 +31,30 @@ export interface Skeleton {
   /** the branch index of every choice for a canonical architecture id */
   picks(arch: string): number[];
 }
+
+/**
+ * The skeleton of a cell space whose cells all carry the same ops (NB201, TransNAS-micro): `choices`
+ * come cell by cell, `edges` per cell, so edge e of every cell is one group and an architecture's
+ * picks (`cellPicks`, one branch per edge) repeat for every cell. `key` names the space and the build
+ * options the graph was built with.
+ */
+export function repeatedCellSkeleton(
+  space: string,
+  graph: Graph,
+  choices: Choice[],
+  edges: number,
+  opts: object,
+  cellPicks: (arch: string) => number[],
+): Skeleton {
+  const cells = choices.length / edges;
+  choices.forEach((c, k) => (c.group = `edge${k % edges}`));
+  return {
+    graph,
+    choices,
+    key: `${space}:${JSON.stringify(opts, Object.keys(opts).sort())}`,
+    picks: (arch) => {
+      const ops = cellPicks(arch);
+      return Array.from({ length: cells }, () => ops).flat();
+    },
+  };
+}

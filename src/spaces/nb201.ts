@@ -11,7 +11,7 @@ import type { Graph } from '../ir/types.js';
 import type { Rng } from '../util/rng.js';
 import { mutateOne } from './mutate.js';
 import { type BuildOptions, type Space, SpaceError } from './types.js';
-import type { Choice, Skeleton } from '../ir/skeleton.js';
+import { type Choice, type Skeleton, repeatedCellSkeleton } from '../ir/skeleton.js';
 import { ANY_OP, type Genotype, NB201_OPS, type Nb201Op, tinyNetwork } from './xautodl.js';
 
 export const NB201_DATASETS: Record<string, { classes: number; size: number }> = {
@@ -121,19 +121,7 @@ export const nb201: Space = {
     const any: Genotype = [[], [], []];
     for (const [to, from] of EDGES) any[to - 1]!.push({ op: ANY_OP, from });
     const { graph, choices } = nb201Network('nb201:skeleton', any, opts);
-    const cells = choices.length / EDGES.length;
-    // every cell has the same genotype: edge e of all cells is one group
-    choices.forEach((c, k) => (c.group = `edge${k % EDGES.length}`));
-    return {
-      graph,
-      choices,
-      key: `nb201:${JSON.stringify(opts, Object.keys(opts).sort())}`,
-      // choices come cell by cell, each cell's six edges in arch-string order
-      picks: (arch) => {
-        const ops = parseNb201(arch).map((o) => NB201_OPS.indexOf(o));
-        return Array.from({ length: cells }, () => ops).flat();
-      },
-    };
+    return repeatedCellSkeleton('nb201', graph, choices, EDGES.length, opts, (arch) => parseNb201(arch).map((o) => NB201_OPS.indexOf(o)));
   },
 };
 

@@ -18,7 +18,7 @@
 import type { Rng } from '../util/rng.js';
 import { mutateOne, mutateValid } from './mutate.js';
 import { GraphBuilder } from '../ir/builder.js';
-import type { Skeleton } from '../ir/skeleton.js';
+import { type Skeleton, repeatedCellSkeleton } from '../ir/skeleton.js';
 import type { Graph } from '../ir/types.js';
 import { ANY_MICRO_OP, type MicroOp, type TransNasNet, stagePlan, transNasNetwork } from './transnas-net.js';
 import { type BuildOptions, type Space, SpaceError } from './types.js';
@@ -219,19 +219,8 @@ export const transnasMicro: Space = {
     const b = new GraphBuilder('transnas-micro:skeleton');
     const cell = Array<typeof ANY_MICRO_OP>(6).fill(ANY_MICRO_OP);
     const graph = buildNet('transnas-micro', 'skeleton', { base: TRANSNAS_BASE, skeleton: macro, cell }, 'skeleton', resolution, b);
-    const cells = b.choices.length / 6;
-    // every cell has the same ops: edge e of all cells is one group
-    b.choices.forEach((c, k) => (c.group = `edge${k % 6}`));
-    return {
-      graph,
-      choices: b.choices,
-      key: `transnas-micro:${JSON.stringify(opts, Object.keys(opts).sort())}`,
-      // choices come cell by cell, each cell's six edges in id order (a_bb_ccc); branch = op code
-      picks: (arch) => {
-        const ops = parseMicro(arch);
-        return Array.from({ length: cells }, () => ops).flat();
-      },
-    };
+    // branch index = op code
+    return repeatedCellSkeleton('transnas-micro', graph, b.choices, 6, opts, parseMicro);
   },
 };
 
