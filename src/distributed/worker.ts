@@ -208,16 +208,17 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
   clearInterval(announcer);
   const within = <T>(p: Promise<T>, ms: number) => Promise.race([p.catch(() => undefined), new Promise<undefined>((r) => setTimeout(() => r(undefined), ms).unref())]);
   await within(client.hdel(WORKERS_KEY, me), 2000);
-  const releaseAll = () => {
+  const releaseAll = (why: string) => {
     if (releasing) return;
     releasing = true;
+    log(`worker ${me}: ${why}: ${active.size > 0 ? `putting ${active.size} job(s) back in the queue` : 'no job left to put back'}`);
     for (const a of active.values()) a.release();
   };
-  const grace = setTimeout(releaseAll, o.graceMs ?? 25_000);
-  if (o.release) void o.release.then(releaseAll);
+  const grace = setTimeout(() => releaseAll('grace time over'), o.graceMs ?? 25_000);
+  if (o.release) void o.release.then(() => releaseAll('release'));
   else {
-    onSignal = () => releaseAll();
-    if (signals > 1) releaseAll();
+    onSignal = (s) => releaseAll(`second ${s}`);
+    if (signals > 1) releaseAll('second signal');
   }
   // without Redis no job can be finished or released: stop at once (their locks expire, others take them)
   const up = () => client.status === 'ready';
