@@ -8,7 +8,7 @@ import { basename } from 'node:path';
 import { parseDarts } from '../spaces/darts.js';
 import { formatGenotype } from '../spaces/genotype.js';
 import { DataError, readText } from '../util/errors.js';
-import { splitCsvLine, textLines } from './csv.js';
+import { CsvRows } from './csv.js';
 import { type Benchmark, IndexedArchs, canonicalDataset, pickDatasetMetric } from './types.js';
 
 /** most rows a DARTS CSV may hold (a bound on untrusted input) */
@@ -30,10 +30,8 @@ export class DartsCsvBenchmark extends IndexedArchs implements Benchmark {
     super();
     this.source = path;
     const name = basename(path);
-    const lines = textLines(text ?? readText(path));
-    if (lines.length < 2) throw new DataError(name, 'wrong format: no rows');
-    if (lines.length - 1 > MAX_DARTS_ROWS) throw new DataError(name, `${lines.length - 1} rows, over the limit of ${MAX_DARTS_ROWS}`);
-    const header = splitCsvLine(lines[0]!).map((h) => h.trim());
+    const csv = new CsvRows(name, text ?? readText(path), { maxRows: MAX_DARTS_ROWS, needRows: true, trimHeader: true, tooMany: (n) => `${n} rows, over the limit of ${MAX_DARTS_ROWS}` });
+    const header = csv.header;
     const gcol = header.indexOf('genotype');
     if (gcol < 0) throw new DataError(name, 'wrong format: no "genotype" column');
     const values: [number, string, string][] = [];
@@ -46,14 +44,11 @@ export class DartsCsvBenchmark extends IndexedArchs implements Benchmark {
     if (values.length === 0) throw new DataError(name, `wrong format: no accuracy column named <dataset>-<test|valid> in header "${header.join(',').slice(0, 100)}"`);
     this.datasets = [...new Set(values.map((v) => v[1]))];
     this.metrics = [...new Set(values.map((v) => v[2]))];
-    const n = lines.length - 1;
+    const n = csv.count;
     for (const [, ds, m] of values) this.columns.set(`${ds}/${m}`, new Float64Array(n).fill(NaN));
     for (let r = 0; r < n; r++) {
-      const lineNo = r + 2;
-      const cells = splitCsvLine(lines[r + 1]!);
-      if (cells.length !== header.length) {
-        throw new DataError(name, `line ${lineNo}: expected ${header.length} columns, found ${cells.length}${r === n - 1 ? ' (file truncated?)' : ''}`);
-      }
+      const lineNo = csv.lineNo(r);
+      const cells = csv.cells(r);
       let arch: string;
       try {
         arch = formatGenotype(parseDarts(cells[gcol]!));

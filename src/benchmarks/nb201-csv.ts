@@ -17,7 +17,7 @@
 import { basename } from 'node:path';
 import { parseNb201 } from '../spaces/nb201.js';
 import { DataError, readText } from '../util/errors.js';
-import { splitCsvLine, textLines } from './csv.js';
+import { CsvRows } from './csv.js';
 import { type Benchmark, IndexedArchs, pickDatasetMetric } from './types.js';
 
 export const NB201_SIZE = 15625;
@@ -109,26 +109,21 @@ export class Nb201CsvBenchmark extends IndexedArchs implements Benchmark {
     super();
     this.source = path;
     const name = basename(path);
-    const lines = textLines(text ?? readText(path));
-    if (lines.length === 0) throw new DataError(name, 'wrong format: empty file');
-    const header = splitCsvLine(lines[0]!);
+    const tooMany = (n: number) => `expected ${NB201_SIZE} architectures, found ${n}`;
+    const csv = new CsvRows(name, text ?? readText(path), { maxRows: NB201_SIZE, tooMany });
+    const header = csv.header;
     const map = findColumns(header, name);
     this.format = map.format;
     this.epochs = map.epochs;
     this.datasets = [...new Set(map.values.map((v) => v[1]))];
     this.metrics = [...new Set(map.values.map((v) => v[2]))];
     this.extras = map.extras.map((e) => e[1]);
-    const n = lines.length - 1;
+    const n = csv.count;
     for (const [, ds, m] of map.values) this.columns.set(`${ds}/${m}`, new Float64Array(n));
     for (const [, e] of map.extras) this.extraCols.set(e, new Float64Array(n));
-    const ncol = header.length;
     for (let r = 0; r < n; r++) {
-      const lineNo = r + 2;
-      const cells = splitCsvLine(lines[r + 1]!);
-      if (cells.length !== ncol) {
-        const last = r === n - 1 ? ' (file truncated?)' : '';
-        throw new DataError(name, `line ${lineNo}: expected ${ncol} columns, found ${cells.length}${last}`);
-      }
+      const lineNo = csv.lineNo(r);
+      const cells = csv.cells(r);
       const arch = cells[map.arch]!.trim();
       try {
         parseNb201(arch);

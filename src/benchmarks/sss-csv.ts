@@ -8,7 +8,7 @@
 import { basename } from 'node:path';
 import { sss } from '../spaces/sss.js';
 import { DataError, readText } from '../util/errors.js';
-import { splitCsvLine, textLines } from './csv.js';
+import { CsvRows } from './csv.js';
 import { type Benchmark, IndexedArchs, canonicalDataset, pickDatasetMetric } from './types.js';
 
 export const SSS_SIZE = 32768;
@@ -31,11 +31,9 @@ export class SssCsvBenchmark extends IndexedArchs implements Benchmark {
     super();
     this.source = path;
     const name = basename(path);
-    const lines = textLines(text ?? readText(path));
-    if (lines.length < 2) throw new DataError(name, 'wrong format: no rows');
-    const n = lines.length - 1;
-    if (n > SSS_SIZE) throw new DataError(name, `${n} rows; the SSS space has ${SSS_SIZE} architectures`);
-    const header = splitCsvLine(lines[0]!).map((h) => h.trim());
+    const csv = new CsvRows(name, text ?? readText(path), { maxRows: SSS_SIZE, needRows: true, trimHeader: true, tooMany: (n) => `${n} rows; the SSS space has ${SSS_SIZE} architectures` });
+    const n = csv.count;
+    const header = csv.header;
     const archCol = header.indexOf('arch');
     const idxCol = header.indexOf('index');
     const accCols: [number, string][] = [];
@@ -51,11 +49,8 @@ export class SssCsvBenchmark extends IndexedArchs implements Benchmark {
     for (const [, ds] of accCols) this.acc.set(ds, new Float64Array(n));
     for (const [, ds] of parCols) this.paramCols.set(ds, new Float64Array(n));
     for (let r = 0; r < n; r++) {
-      const lineNo = r + 2;
-      const cells = splitCsvLine(lines[r + 1]!);
-      if (cells.length !== header.length) {
-        throw new DataError(name, `line ${lineNo}: expected ${header.length} columns, found ${cells.length}${r === n - 1 ? ' (file truncated?)' : ''}`);
-      }
+      const lineNo = csv.lineNo(r);
+      const cells = csv.cells(r);
       let arch: string;
       try {
         arch = sss.parse(cells[archCol]!);
