@@ -24,17 +24,13 @@ import { type TextFormat, loadVocab } from '../text/wordpiece.js';
 import { DataError } from '../util/errors.js';
 import { applyBertWeights } from './bert-weights.js';
 import { BERT_BASE, type BertConfig, buildBert } from './bert.js';
-import { NAFBEE_ACTIVATIONS } from './nafbee.js';
+import { NAFBEE_ACTIVATIONS, activationChoice } from './nafbee.js';
 import { type BuildOptions, type InputOptions, type Space, SpaceError } from './types.js';
 
 export const VOCAB_FILE = 'bert-base-uncased-vocab.txt';
 
-function lookup(arch: string): [string, (typeof NAFBEE_ACTIVATIONS)[number][1]] {
-  const k = arch.trim().toLowerCase();
-  const hit = NAFBEE_ACTIVATIONS.find(([name, fn]) => name.toLowerCase() === k || fn === k);
-  if (!hit) throw new SpaceError(`nafbee-bert: unknown activation "${arch}"; choose one of ${NAFBEE_ACTIVATIONS.map((a) => a[0]).join(', ')}`);
-  return hit;
-}
+const choice = activationChoice('nafbee-bert');
+const lookup = choice.lookup;
 
 /** The BERT shape a build asks for: bert-base unless `opts.bert` overrides fields (tests, fidelity). */
 export function bertConfigOf(opts: BuildOptions): BertConfig {
@@ -83,18 +79,9 @@ export const nafbeeBert: Space = {
   // 110M parameters: one network at a time (onnxruntime on every core) keeps memory under 2 GB
   defaultWorkers: 0,
   datasets: ['sst2'],
-  archAt(i: number): string {
-    const a = NAFBEE_ACTIVATIONS[i];
-    if (!a) throw new SpaceError(`nafbee-bert: index ${i} out of range 0..${NAFBEE_ACTIVATIONS.length - 1}`);
-    return a[0];
-  },
-  parse(arch: string): string {
-    return lookup(arch)[0];
-  },
-  indexOf(arch: string): number {
-    const name = lookup(arch)[0];
-    return NAFBEE_ACTIVATIONS.findIndex((a) => a[0] === name);
-  },
+  archAt: choice.archAt,
+  parse: choice.parse,
+  indexOf: choice.indexOf,
   build(arch: string, opts: BuildOptions = {}): Graph {
     const [name, fn] = lookup(arch);
     if (opts.dataset !== undefined && opts.dataset !== 'sst2') throw new SpaceError(`nafbee-bert: dataset "${opts.dataset}" is not available; NAFBee BERT is trained on sst2`);

@@ -27,12 +27,30 @@ export const NAFBEE_ACTIVATIONS: readonly [string, ActivationKind][] = [
 
 const VGG19: (number | 'M')[] = [64, 64, 'M', 128, 128, 'M', 256, 256, 256, 256, 'M', 512, 512, 512, 512, 'M', 512, 512, 512, 512, 'M'];
 
-function lookup(arch: string): [string, ActivationKind] {
-  const k = arch.trim().toLowerCase();
-  const hit = NAFBEE_ACTIVATIONS.find(([name, fn]) => name.toLowerCase() === k || fn === k);
-  if (!hit) throw new SpaceError(`nafbee-vgg19: unknown activation "${arch}"; choose one of ${NAFBEE_ACTIVATIONS.map((a) => a[0]).join(', ')}`);
-  return hit;
+/** What both NAFBee spaces share: an arch is one of the 11 activations, by name (any case) or kind. */
+export function activationChoice(space: string) {
+  const lookup = (arch: string): [string, ActivationKind] => {
+    const k = arch.trim().toLowerCase();
+    const hit = NAFBEE_ACTIVATIONS.find(([name, fn]) => name.toLowerCase() === k || fn === k);
+    if (!hit) throw new SpaceError(`${space}: unknown activation "${arch}"; choose one of ${NAFBEE_ACTIVATIONS.map((a) => a[0]).join(', ')}`);
+    return hit;
+  };
+  return {
+    lookup,
+    archAt(i: number): string {
+      const a = NAFBEE_ACTIVATIONS[i];
+      if (!a) throw new SpaceError(`${space}: index ${i} out of range 0..${NAFBEE_ACTIVATIONS.length - 1}`);
+      return a[0];
+    },
+    parse: (arch: string): string => lookup(arch)[0],
+    indexOf(arch: string): number {
+      const name = lookup(arch)[0];
+      return NAFBEE_ACTIVATIONS.findIndex((a) => a[0] === name);
+    },
+  };
 }
+const choice = activationChoice('nafbee-vgg19');
+const lookup = choice.lookup;
 
 export const nafbeeVgg19: Space = {
   name: 'nafbee-vgg19',
@@ -41,18 +59,9 @@ export const nafbeeVgg19: Space = {
   defaultTaps: 'activations',
   defaultGammas: 'hda',
   datasets: ['cifar10'],
-  archAt(i: number): string {
-    const a = NAFBEE_ACTIVATIONS[i];
-    if (!a) throw new SpaceError(`nafbee-vgg19: index ${i} out of range 0..${NAFBEE_ACTIVATIONS.length - 1}`);
-    return a[0];
-  },
-  parse(arch: string): string {
-    return lookup(arch)[0];
-  },
-  indexOf(arch: string): number {
-    const name = lookup(arch)[0];
-    return NAFBEE_ACTIVATIONS.findIndex((a) => a[0] === name);
-  },
+  archAt: choice.archAt,
+  parse: choice.parse,
+  indexOf: choice.indexOf,
   mutate(arch: string, rng: Rng): string {
     return mutateOne([lookup(arch)[0]], NAFBEE_ACTIVATIONS.map((a) => a[0]), rng)[0]!;
   },
