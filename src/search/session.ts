@@ -67,7 +67,8 @@ export class ScoringSession {
   private readonly contextKey: string;
   /** total wall time spent scoring (not in cache look-ups or benchmark reads), ms */
   scoringMs = 0;
-  /** networks computed in this session (fully or in part), and networks answered wholly from the cache */
+  /** distinct networks computed in this session (fully or in part), and distinct networks answered wholly
+   * from the cache (an arch met again later, computed or cached, is not counted again) */
   scored = 0;
   cached = 0;
   /** per-network compute time (summed over networks, so with W workers about W x the wall time), ms:
@@ -129,28 +130,24 @@ export class ScoringSession {
     const archs = ids.map((a) => this.space.parse(a));
     const proxyKeys = await this.proxyKeys();
     const t0 = performance.now();
-    let last: Progress | undefined;
-    const onProgress = (p: Progress) => {
-      last = p;
-      this.o.onProgress?.(p);
-    };
+    const onProgress = (p: Progress) => this.o.onProgress?.(p);
     try {
       const out = this.o.remote ? await this.scoreRemote(archs, proxyKeys, onProgress) : await this.scoreLocal(archs, proxyKeys, onProgress);
       applyPopulation(out, this.proxies, this.ensemble);
       for (const r of out.values()) {
         this.computeMs += r.ms;
-        // an arch this session already met (computed, or counted from the cache) is not counted twice
-        if (r.cachedMs !== undefined && !this.met.has(r.arch)) this.cachedComputeMs += r.cachedMs;
-        if (r.cachedMs !== undefined && r.ms > 0) this.partial++;
+        // an arch this session already met (computed, or counted from the cache) is not counted twice:
+        // evolution meets its population again and again
+        if (this.met.has(r.arch)) continue;
         this.met.add(r.arch);
+        if (r.cachedMs === undefined || r.ms > 0) this.scored++;
+        else this.cached++;
+        if (r.cachedMs !== undefined) this.cachedComputeMs += r.cachedMs;
+        if (r.cachedMs !== undefined && r.ms > 0) this.partial++;
       }
       return out;
     } finally {
       this.scoringMs += performance.now() - t0;
-      if (last) {
-        this.cached += last.cached;
-        this.scored += last.done - last.cached;
-      }
     }
   }
 
