@@ -1,7 +1,8 @@
 /** Study scatter plots (issue 15 item 14): ticks, number formats, padding, labels and the SVG's text. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { StudyRow } from '../src/search/protocol.js';
+import type { ProxyStudy, StudyRow } from '../src/search/protocol.js';
+import { proxiesSvg } from '../src/search/proxy-compare.js';
 import { axisRange, fmtValue, niceTicks, scatterSvg, tickLabels } from '../src/study/plot.js';
 
 const W = 640;
@@ -84,4 +85,20 @@ test('few points are labelled with their architecture (long ids shortened); -Inf
   assert.ok(labels.includes('act&lt;5&gt;'), 'labels are escaped');
   assert.ok(labels.some((l) => l.startsWith('|nor_conv_3x3~0|') && l.endsWith('…') && l.length <= 28));
   assert.match(svg, />-Inf\/NaN \(1\)</);
+});
+
+test('proxies.svg: one bar per metric, the Kendall value written on its bar, n/a where a metric is missing', () => {
+  const study = (proxy: 'rbflex' | 'naswot', kendall: number, hit: number) => ({
+    proxy,
+    correlations: { kendall, spearman: kendall * 1.3, pearson: NaN, n: 8 } as unknown as ProxyStudy['correlations'],
+    topK: [{ fraction: 0.1, k: 1, hitRate: hit }],
+    degenerate: 0,
+  });
+  const svg = proxiesSvg([study('rbflex', 0.5312, 0.4), study('naswot', -0.25, NaN)], 'all proxies vs test accuracy');
+  const rects = [...svg.matchAll(/<rect [^>]*><title>([^<]*)<\/title><\/rect>/g)].map((m) => m[1]);
+  assert.deepEqual(rects, ['rbflex: Kendall tau 0.531', 'rbflex: Spearman rho 0.691', 'rbflex: top-10% hit 0.400', 'naswot: Kendall tau -0.250', 'naswot: Spearman rho -0.325']);
+  const labels = [...svg.matchAll(/<text [^>]*font-size="9">([^<]*)<\/text>/g)].map((m) => m[1]);
+  assert.deepEqual(labels, ['0.53', '-0.25']);
+  assert.equal((svg.match(/>n\/a</g) ?? []).length, 1);
+  assert.match(svg, /rank correlation \/ top-10% hit rate/);
 });

@@ -38,7 +38,7 @@ export function proxiesSvg(studies: readonly ProxyStudy[], title: string): strin
   ];
   const W = Math.max(480, 90 + studies.length * 70);
   const H = 320;
-  const left = 50;
+  const left = 62;
   const top = 40;
   const plotH = H - top - 60;
   const y = (v: number) => top + ((1 - v) / 2) * plotH; // axis -1..1
@@ -50,15 +50,24 @@ export function proxiesSvg(studies: readonly ProxyStudy[], title: string): strin
   for (const v of [-1, -0.5, 0, 0.5, 1]) {
     parts.push(`<line x1="${left}" x2="${W - 10}" y1="${y(v)}" y2="${y(v)}" stroke="${v === 0 ? '#000' : '#ddd'}"/>`, `<text x="${left - 6}" y="${y(v) + 4}" text-anchor="end">${v}</text>`);
   }
+  const mid = (y(1) + y(-1)) / 2;
+  parts.push(`<text x="14" y="${mid}" text-anchor="middle" transform="rotate(-90 14 ${mid})">rank correlation / top-10% hit rate</text>`);
   const groupW = (W - left - 10) / Math.max(1, studies.length);
   const barW = Math.min(18, (groupW - 10) / metrics.length);
   studies.forEach((s, i) => {
     const gx = left + i * groupW + (groupW - barW * metrics.length) / 2;
     metrics.forEach((m, k) => {
       const v = m.get(s);
-      if (!Number.isFinite(v)) return;
+      const bx = gx + k * barW;
+      // a metric that could not be computed (too few archs, constant scores) is marked, not left blank
+      if (!Number.isFinite(v)) {
+        parts.push(`<text x="${(bx + barW / 2).toFixed(1)}" y="${(y(0) - 3).toFixed(1)}" text-anchor="middle" font-size="8" fill="#888">n/a</text>`);
+        return;
+      }
       const y0 = y(Math.max(0, v));
-      parts.push(`<rect x="${(gx + k * barW).toFixed(1)}" y="${y0.toFixed(1)}" width="${(barW - 1).toFixed(1)}" height="${Math.abs(y(v) - y(0)).toFixed(1)}" fill="${m.color}"/>`);
+      parts.push(`<rect x="${bx.toFixed(1)}" y="${y0.toFixed(1)}" width="${(barW - 1).toFixed(1)}" height="${Math.abs(y(v) - y(0)).toFixed(1)}" fill="${m.color}"><title>${esc(s.proxy)}: ${m.label} ${v.toFixed(3)}</title></rect>`);
+      // the Kendall value, the figure the report ranks by, above (or below) its bar
+      if (k === 0) parts.push(`<text x="${(bx + barW / 2).toFixed(1)}" y="${(v >= 0 ? y(v) - 3 : y(v) + 10).toFixed(1)}" text-anchor="middle" font-size="9">${v.toFixed(2)}</text>`);
     });
     parts.push(`<text x="${(left + (i + 0.5) * groupW).toFixed(1)}" y="${H - 40}" text-anchor="middle">${esc(s.proxy)}</text>`);
   });
