@@ -18,7 +18,6 @@ The test test/bert-fidelity.test.ts checks rbflex's gammas and scores against th
 import json
 import math
 import os
-import struct
 import subprocess
 import sys
 import tempfile
@@ -27,22 +26,10 @@ import numpy as np
 import torch
 from torch import nn
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from safetensors_io import read_safetensors  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def read_safetensors(path):
-    with open(path, 'rb') as f:
-        n = struct.unpack('<Q', f.read(8))[0]
-        header = json.loads(f.read(n))
-        data = f.read()
-    out = {}
-    for k, v in header.items():
-        if k == '__metadata__':
-            continue
-        assert v['dtype'] == 'F32'
-        b, e = v['data_offsets']
-        out[k] = torch.from_numpy(np.frombuffer(data[b:e], dtype='<f4').copy().reshape(v['shape']))
-    return out
 
 
 class Embeddings(nn.Module):

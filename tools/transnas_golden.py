@@ -26,7 +26,6 @@ Needs Debian's python3-torch and python3-yaml (the config is read with yaml.safe
 import argparse
 import json
 import os
-import struct
 import subprocess
 import sys
 import tempfile
@@ -37,6 +36,9 @@ import torch
 import yaml
 from torch import nn
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from safetensors_io import read_safetensors  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, 'test', 'fixtures', 'transnas-golden.json')
 CONFIG = 'config_macs_transmicroclassscene.yaml'
@@ -45,21 +47,6 @@ PACKAGES = {
     'transnas-micro': ('Trans_Micro', 'model_wrapper'),
     'transnas-macro': ('Trans_Macro', 'model_wrapper_macro'),
 }
-
-
-def read_safetensors(path):
-    with open(path, 'rb') as f:
-        n = struct.unpack('<Q', f.read(8))[0]
-        header = json.loads(f.read(n))
-        data = f.read()
-    out = {}
-    for k, v in header.items():
-        if k == '__metadata__':
-            continue
-        assert v['dtype'] == 'F32', (k, v['dtype'])
-        b, e = v['data_offsets']
-        out[k] = torch.from_numpy(np.frombuffer(data[b:e], dtype='<f4').copy().reshape(v['shape']))
-    return out
 
 
 class Settings:
