@@ -30,6 +30,12 @@ export interface ForwardOptions {
    * (biased, over N·H·W) in `Features.bnVar` (Zen-NAS reads it)
    */
   bnVar?: boolean;
+  /**
+   * per node, SWAP's pattern code of each element over a batch of exactly `n` <= 24 images
+   * (sum of 2^i over images i where it is > 0), returned in `Features.signCodes`; backends that
+   * cannot leave it out (the caller then reads `nodes`)
+   */
+  signCodes?: { nodes: readonly number[]; n: number };
 }
 
 /** One tapped tensor: `data[i * size + k]` is element k of image i. */
@@ -52,6 +58,8 @@ export interface Features {
   nodes?: Map<number, { size: number; data: Float32Array | Float64Array }>;
   /** per BatchNorm node: biased batch variance of its input, one value per channel (`ForwardOptions.bnVar`) */
   bnVar?: Map<number, Float64Array>;
+  /** per node of `ForwardOptions.signCodes`: one pattern code per element (integers in float32) */
+  signCodes?: Map<number, Float32Array>;
 }
 
 /** The segments of x under one tap mode, with their multiplicity. */
@@ -62,6 +70,8 @@ export function segmentsFor(f: Features, mode: TapMode): { seg: FeatureSegment; 
 export interface Backend {
   readonly name: BackendName;
   forward(g: Graph, w: Weights, images: ImageBatch, opts: ForwardOptions): Promise<Features>;
+  /** the same as one `forward` per batch, where a backend can share the work of building the model */
+  forwardEach?(g: Graph, w: Weights, batches: readonly ImageBatch[], opts: ForwardOptions): Promise<Features[]>;
 }
 
 export type BackendName = 'onnx' | 'reference';

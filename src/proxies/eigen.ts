@@ -17,6 +17,65 @@ export function symmetricEigenvalues(a: ArrayLike<number>, n: number): Float64Ar
   return d.sort();
 }
 
+/**
+ * The smallest eigenvalue of a real symmetric matrix, float64: the same Householder reduction, then
+ * bisection on the Sturm sequence of the tridiagonal matrix down to a width of 2 eps ||T|| (the
+ * accuracy of the QL route, which computes every eigenvalue). MeCo needs only this one.
+ */
+export function symmetricMinEigenvalue(a: ArrayLike<number>, n: number): number {
+  if (a.length !== n * n) throw new RangeError(`eigenvalues: matrix has ${a.length} entries, expected ${n}x${n}`);
+  if (n === 0) return NaN;
+  const m = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) m[i * n + j] = 0.5 * (a[i * n + j]! + a[j * n + i]!);
+  }
+  if (n === 1) return m[0]!;
+  const d = new Float64Array(n);
+  const e = new Float64Array(n);
+  tridiagonalise(m, n, d, e);
+  return tridiagonalMin(d, e, n);
+}
+
+/** Smallest eigenvalue of the tridiagonal (d, e), e[i] coupling i - 1 and i (e[0] unused). */
+function tridiagonalMin(d: Float64Array, e: Float64Array, n: number): number {
+  // Gershgorin interval
+  let lo = Infinity;
+  let hi = -Infinity;
+  let pivmin = Number.MIN_VALUE;
+  for (let i = 0; i < n; i++) {
+    const r = (i > 0 ? Math.abs(e[i]!) : 0) + (i + 1 < n ? Math.abs(e[i + 1]!) : 0);
+    lo = Math.min(lo, d[i]! - r);
+    hi = Math.max(hi, d[i]! + r);
+    if (i > 0) pivmin = Math.max(pivmin, e[i]! * e[i]!);
+  }
+  const norm = Math.max(Math.abs(lo), Math.abs(hi));
+  pivmin *= Number.MIN_VALUE * 4;
+  pivmin = Math.max(pivmin, Number.MIN_VALUE);
+  const tol = 2 * Number.EPSILON * norm;
+  lo -= tol;
+  hi += tol;
+  // below(x): how many eigenvalues are < x (Sturm count of the LDL^T pivots)
+  const below = (x: number): number => {
+    let count = 0;
+    let q = d[0]! - x;
+    if (Math.abs(q) < pivmin) q = -pivmin;
+    if (q < 0) count++;
+    for (let i = 1; i < n; i++) {
+      q = d[i]! - x - (e[i]! * e[i]!) / q;
+      if (Math.abs(q) < pivmin) q = -pivmin;
+      if (q < 0) count++;
+    }
+    return count;
+  };
+  for (let iter = 0; iter < 200 && hi - lo > tol; iter++) {
+    const mid = 0.5 * (lo + hi);
+    if (mid <= lo || mid >= hi) break;
+    if (below(mid) >= 1) hi = mid;
+    else lo = mid;
+  }
+  return 0.5 * (lo + hi);
+}
+
 /** Householder: m (destroyed) -> diagonal d and sub-diagonal e (e[0] = 0). */
 function tridiagonalise(m: Float64Array, n: number, d: Float64Array, e: Float64Array): void {
   for (let i = n - 1; i > 0; i--) {

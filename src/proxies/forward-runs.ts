@@ -2,15 +2,16 @@
  * The forward passes behind MeCo, SWAP and Zen-NAS, each with its authors' settings
  * (images, batch size, BatchNorm mode, initialisation); the arithmetic is in meco.ts, swap.ts, zen.ts.
  */
-import { type Backend, type ImageBatch, imageAt } from '../backends/types.js';
+import { type Backend, type Features, type ImageBatch, imageAt } from '../backends/types.js';
 import { countParams, numel } from '../ir/analysis.js';
 import type { Weights } from '../ir/init.js';
 import type { Graph, Node } from '../ir/types.js';
 import { gaussianImages, initWeightsScheme } from './init-schemes.js';
 import { expressivityOf, expressivityProgressivity } from './az-nas.js';
-import { type MecoTensor, mecoOptScore, mecoScore } from './meco.js';
+import { MecoPass, type MecoTensor, mecoOptScore, mecoScore } from './meco.js';
+import { once } from './pass-memo.js';
 import { Rng } from '../util/rng.js';
-import { swapPatterns, swapRegularFactor } from './swap.js';
+import { swapPatternCodes, swapPatterns, swapRegularFactor } from './swap.js';
 import { zenScore } from './zen.js';
 
 /**
@@ -36,13 +37,22 @@ export function mecoCount(n: Node): number {
  */
 export async function mecoRun(g: Graph, w: Weights, images: ImageBatch, backend: Backend, opt?: { seed: string }): Promise<number> {
   const one = imageAt(images, 0);
-  const nodes = g.nodes.filter((n) => mecoCount(n) > 0 && numel(n.shape) > n.shape[0]!).map((n) => n.id);
-  const f = await backend.forward(g, w, one, { taps: [], bn: 'per-image', nodes });
-  const tensors: MecoTensor[] = nodes.map((id) => {
-    const t = f.nodes!.get(id)!;
-    return { data: t.data, shape: g.nodes[id]!.shape, count: mecoCount(g.nodes[id]!) };
+  // meco and meco-opt run the same pass (and share its correlation matrices)
+  const pass = await once(g, `meco|${w.seed}|${one.id}|${backend.name}`, async () => {
+    const nodes = g.nodes.filter((n) => mecoCount(n) > 0 && numel(n.shape) > n.shape[0]!).map((n) => n.id);
+    const f = await backend.forward(g, w, one, { taps: [], bn: 'per-image', nodes });
+    const tensors: MecoTensor[] = nodes.map((id) => {
+      const t = f.nodes!.get(id)!;
+      return { data: t.data, shape: g.nodes[id]!.shape, count: mecoCount(g.nodes[id]!) };
+    });
+    return new MecoPass(tensors);
   });
-  return opt ? mecoOptScore(tensors, new Rng(`${opt.seed}/meco-opt`)) : mecoScore(tensors);
+  return opt ? mecoOptScore(pass, new Rng(`${opt.seed}/meco-opt`)) : mecoScore(pass);
+}
+
+/** The N(0, 1) weights SWAP and Zen-NAS draw from the weight seed (drawn once per network). */
+export function normalWeights(g: Graph, seed: string): Weights {
+  return once(g, `normal|${seed}`, () => initWeightsScheme(g, seed, 'normal'));
 }
 
 /** The ReLU outputs SWAP hooks (nn.ReLU modules on 4-D tensors). */
@@ -63,10 +73,13 @@ export async function swapRun(g: Graph, seed: string, images: ImageBatch, backen
   const batch: ImageBatch = { ...images, n: o.n, data: images.data.subarray(0, o.n * images.c * images.h * images.w), id: `${images.id}[0:${o.n}]` };
   const nodes = swapNodes(g);
   if (nodes.length === 0) throw new Error(`${g.label}: swap needs ReLU layers; the network has none`);
-  const w = initWeightsScheme(g, seed, 'normal');
-  const f = await backend.forward(g, w, batch, { taps: [], bn: 'batch', nodes });
-  const blocks = nodes.map((id) => f.nodes!.get(id)!);
-  const s = swapPatterns(blocks, o.n);
+  // swap and swap-reg count the same patterns
+  const s = await once(g, `swap|${seed}|${batch.id}|${backend.name}`, async () => {
+    // the onnx backend forms each neuron's pattern code in the graph (one value per neuron comes back)
+    const codes = backend.name === 'onnx' && o.n <= 24;
+    const f = await backend.forward(g, normalWeights(g, seed), batch, codes ? { taps: [], bn: 'batch', signCodes: { nodes, n: o.n } } : { taps: [], bn: 'batch', nodes });
+    return f.signCodes ? swapPatternCodes(nodes.map((id) => f.signCodes!.get(id)!), o.n) : swapPatterns(nodes.map((id) => f.nodes!.get(id)!), o.n);
+  });
   return o.reg ? s * swapRegularFactor(countParams(g), o.reg.mu, o.reg.sigma) : s;
 }
 
@@ -92,16 +105,21 @@ export interface ZenOptions {
 /** Zen-score: Gaussian weights and inputs from `seed`, two batched forwards (x and x + gamma·eps). */
 export async function zenRun(g: Graph, seed: string, backend: Backend, o: ZenOptions): Promise<number> {
   const [c, h, wd] = g.nodes[g.input]!.shape as [number, number, number];
-  const w = initWeightsScheme(g, seed, 'normal');
+  const w = normalWeights(g, seed);
   const x = gaussianImages(o.n, c, h, wd, `${seed}/zen-x`);
   const eps = gaussianImages(o.n, c, h, wd, `${seed}/zen-eps`);
   const mixed = new Float32Array(x.length);
   for (let i = 0; i < x.length; i++) mixed[i] = x[i]! + o.gamma * eps[i]!;
   const pre = preGapNode(g);
-  const run = (data: Float32Array, id: string) =>
-    backend.forward(g, w, { n: o.n, c, h, w: wd, data, id }, { taps: [], bn: 'batch', nodes: [pre], bnVar: true });
-  const f1 = await run(x, 'zen-x');
-  const f2 = await run(mixed, 'zen-mixup');
+  const opts = { taps: [], bn: 'batch', nodes: [pre], bnVar: true } as const;
+  const batches = [
+    { n: o.n, c, h, w: wd, data: x, id: 'zen-x' },
+    { n: o.n, c, h, w: wd, data: mixed, id: 'zen-mixup' },
+  ];
+  // the two passes through one model where the backend can (onnx: one session)
+  const [f1, f2] = backend.forwardEach
+    ? ((await backend.forwardEach(g, w, batches, opts)) as [Features, Features])
+    : [await backend.forward(g, w, batches[0]!, opts), await backend.forward(g, w, batches[1]!, opts)];
   const bns = g.nodes
     .filter((n) => n.op.kind === 'batchnorm')
     .map((n) => ({

@@ -25,7 +25,7 @@ export function initWeightsScheme(g: Graph, seed: string, scheme: InitScheme): W
     } else if (p.role === 'weight') {
       const fanIn = p.size / p.shape[0]!;
       const std = scheme === 'normal' ? 1 : Math.sqrt(2 / fanIn);
-      for (let i = 0; i < arr.length; i++) arr[i] = rng.nextNormal() * std;
+      rng.fillNormal(arr, std);
     }
     const entry = byNode.get(p.node) ?? {};
     entry[p.role] = arr;
@@ -38,6 +38,6 @@ export function initWeightsScheme(g: Graph, seed: string, scheme: InitScheme): W
 export function gaussianImages(n: number, c: number, h: number, w: number, seed: string): Float32Array {
   const rng = new Rng(seed);
   const out = new Float32Array(n * c * h * w);
-  for (let i = 0; i < out.length; i++) out[i] = rng.nextNormal();
+  rng.fillNormal(out);
   return out;
 }

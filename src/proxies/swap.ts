@@ -18,10 +18,18 @@ export function swapPatterns(blocks: readonly SwapBlock[], n: number): number {
   if (n <= 24) {
     const seen = new Uint8Array(1 << n);
     let count = 0;
+    let codes = new Int32Array(0);
     for (const b of blocks) {
+      // sample by sample over contiguous memory: bit i of codes[k] = neuron k active on sample i
+      if (codes.length < b.size) codes = new Int32Array(b.size);
+      codes.fill(0, 0, b.size);
+      for (let i = 0; i < n; i++) {
+        const bit = 1 << i;
+        const off = i * b.size;
+        for (let k = 0; k < b.size; k++) if (b.data[off + k]! > 0) codes[k]! |= bit;
+      }
       for (let k = 0; k < b.size; k++) {
-        let code = 0;
-        for (let i = 0; i < n; i++) if (b.data[i * b.size + k]! > 0) code |= 1 << i;
+        const code = codes[k]!;
         if (seen[code] === 0) {
           seen[code] = 1;
           count++;
@@ -39,6 +47,27 @@ export function swapPatterns(blocks: readonly SwapBlock[], n: number): number {
     }
   }
   return seen.size;
+}
+
+/**
+ * swapPatterns from pattern codes already formed (code = sum of 2^i over the samples i where the
+ * neuron is active; ForwardOptions.signCodes): the number of distinct codes over all blocks, n <= 24.
+ */
+export function swapPatternCodes(codes: readonly ArrayLike<number>[], n: number): number {
+  if (n <= 0) return 0;
+  if (n > 24) throw new RangeError(`swap: pattern codes hold at most 24 samples, not ${n}`);
+  const seen = new Uint8Array(1 << n);
+  let count = 0;
+  for (const c of codes) {
+    for (let k = 0; k < c.length; k++) {
+      const code = c[k]!;
+      if (seen[code] === 0) {
+        seen[code] = 1;
+        count++;
+      }
+    }
+  }
+  return count;
 }
 
 /** The SWAP regulariser: exp(-(paramsK - mu)^2 / sigma), paramsK = parameters / 1e3. */

@@ -165,7 +165,7 @@ export async function scoreNetwork(
   for (const p of proxies) {
     const gr = p.grad ? passes!.get(passKey(p.grad)) : undefined;
     const r = p.run
-      ? await runOwnPass(p.name, p.run, graph, weights, images, backend, weightSeed)
+      ? await runOwnPass(p.name, p.run, graph, wts, images, backend, weightSeed)
       : p.score({ graph, ...(features ? { features } : {}), ...(gr ? { grad: gr[0]!, gradBatches: gr, weights: wts() } : {}) }, settings);
     scores[p.name] = r.value;
     if (r.note) notes[p.name] = r.note;

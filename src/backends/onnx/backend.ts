@@ -26,9 +26,16 @@ export class OnnxBackend implements Backend {
   }
 
   async forward(g: Graph, w: Weights, images: ImageBatch, opts: ForwardOptions): Promise<Features> {
+    return (await this.forwardEach(g, w, [images], opts))[0]!;
+  }
+
+  /** One forward per batch, through one session (Zen-NAS's two passes: the model is built once). */
+  async forwardEach(g: Graph, w: Weights, batches: readonly ImageBatch[], opts: ForwardOptions): Promise<Features[]> {
     const expected = g.nodes[g.input]!.shape;
-    if (images.c !== expected[0] || images.h !== expected[1] || images.w !== expected[2]) {
-      throw new Error(`${g.label}: images are ${images.c}x${images.h}x${images.w}, the network expects ${expected.join('x')}`);
+    for (const images of batches) {
+      if (images.c !== expected[0] || images.h !== expected[1] || images.w !== expected[2]) {
+        throw new Error(`${g.label}: images are ${images.c}x${images.h}x${images.w}, the network expects ${expected.join('x')}`);
+      }
     }
     const model = exportOnnx(g, w, opts);
     const session = await ort.InferenceSession.create(model.bytes, {
@@ -42,31 +49,38 @@ export class OnnxBackend implements Backend {
       ...(w.specs.reduce((a, p) => a + p.size, 0) > LARGE_MODEL_PARAMS ? { extra: { session: { disable_prepacking: '1' } } } : {}),
     });
     try {
-      const input = new ort.Tensor('float32', images.data, [images.n, images.c, images.h, images.w]);
-      const res = await session.run({ input });
-      const take = (name: string): Float32Array => {
-        const t = res[name];
-        if (!t) throw new Error(`${g.label}: onnxruntime returned no output ${name}`);
-        // a copy: onnxruntime-node may hand out external buffers in the session's memory, which
-        // session.release() below frees (large BERT outputs crashed the process when read later)
-        return (t.data as Float32Array).slice();
-      };
-      const extra: Pick<Features, 'nodes' | 'bnVar'> = {};
-      if (model.nodeOutputs) extra.nodes = new Map(model.nodeOutputs.map((o) => [o.node, { size: o.size, data: take(o.output) }]));
-      if (model.bnVarOutputs) extra.bnVar = new Map(model.bnVarOutputs.map((o) => [o.node, Float64Array.from(take(o.output))]));
-      return {
-        ...extra,
-        n: images.n,
-        x: model.tapOutputs.map((t) => ({ node: t.node, counts: t.counts, size: t.size, data: take(t.output) })),
-        y: {
-          node: g.classifierInput,
-          counts: { reference: 1, activations: 1 },
-          size: numel(g.nodes[g.classifierInput]!.shape),
-          data: take(model.classifierOutput!),
-        },
-      };
+      const out: Features[] = [];
+      for (const images of batches) out.push(await this.runOnce(g, session, model, images));
+      return out;
     } finally {
       await session.release();
     }
+  }
+
+  private async runOnce(g: Graph, session: ort.InferenceSession, model: ReturnType<typeof exportOnnx>, images: ImageBatch): Promise<Features> {
+    const input = new ort.Tensor('float32', images.data, [images.n, images.c, images.h, images.w]);
+    const res = await session.run({ input });
+    const take = (name: string): Float32Array => {
+      const t = res[name];
+      if (!t) throw new Error(`${g.label}: onnxruntime returned no output ${name}`);
+      // a copy: onnxruntime-node may hand out external buffers in the session's memory, which
+      // session.release() below frees (large BERT outputs crashed the process when read later)
+      return (t.data as Float32Array).slice();
+    };
+    const extra: Pick<Features, 'nodes' | 'bnVar' | 'signCodes'> = {};
+    if (model.signCodeOutputs) extra.signCodes = new Map(model.signCodeOutputs.map((o) => [o.node, take(o.output)]));
+    if (model.nodeOutputs) extra.nodes = new Map(model.nodeOutputs.map((o) => [o.node, { size: o.size, data: take(o.output) }]));
+    if (model.bnVarOutputs) extra.bnVar = new Map(model.bnVarOutputs.map((o) => [o.node, Float64Array.from(take(o.output))]));
+    return {
+      ...extra,
+      n: images.n,
+      x: model.tapOutputs.map((t) => ({ node: t.node, counts: t.counts, size: t.size, data: take(t.output) })),
+      y: {
+        node: g.classifierInput,
+        counts: { reference: 1, activations: 1 },
+        size: numel(g.nodes[g.classifierInput]!.shape),
+        data: take(model.classifierOutput!),
+      },
+    };
   }
 }

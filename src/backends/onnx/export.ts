@@ -149,6 +149,12 @@ export interface ExportOptions {
   nodes?: readonly number[];
   /** `batch` BatchNorm only: expose each BatchNorm's biased batch variance ([1, C, 1, 1] or [1, C]) */
   bnVar?: boolean;
+  /**
+   * Per node, one value per element instead of the [n, ...] output: sum over images i of 2^i where
+   * the element is > 0 (SWAP's sample-wise activation pattern as an integer, exact in float32 for
+   * n <= 24). For a batch of exactly `n` images.
+   */
+  signCodes?: { nodes: readonly number[]; n: number };
   /** ONNX opset to write, MIN_OPSET..OPSET (default OPSET) */
   opset?: number;
   /**
@@ -184,6 +190,8 @@ export interface ExportedModel {
   nodeOutputs?: { node: number; size: number; output: string }[];
   /** graph output name of each BatchNorm's batch variance (`bnVar`) */
   bnVarOutputs?: { node: number; output: string }[];
+  /** graph output name of each node's pattern codes (`signCodes`) */
+  signCodeOutputs?: { node: number; size: number; output: string }[];
   /** weightInputs: the parameter inputs */
   paramInputs?: { name: string; dims: number[] }[];
   /** reduce: output names per kind and mode, and of the classifier input's distances */
@@ -677,6 +685,25 @@ export function exportOnnx(g: Graph, weights: Weights, opts: ExportOptions): Exp
   }
   const tapOutputs = rc || rawConcat ? [] : tappedUnion(g, opts.taps).map((t) => ({ ...t, output: expose(t.node) }));
   const nodeOutputs = opts.nodes?.map((node) => ({ node, size: numel(g.nodes[node]!.shape), output: expose(node) }));
+  let signCodeOutputs: ExportedModel['signCodeOutputs'];
+  if (opts.signCodes) {
+    const { n } = opts.signCodes;
+    if (!(n >= 1 && n <= 24)) throw new RangeError(`${g.label}: pattern codes need 1 to 24 images, not ${n}`);
+    signCodeOutputs = opts.signCodes.nodes.map((node) => {
+      const shape = g.nodes[node]!.shape;
+      const pow2 = floatConst(Array.from({ length: n }, (_, i) => 2 ** i), [n, ...shape.map(() => 1)]);
+      const p = `v${node}_code`;
+      nodes.push({ op: 'Greater', inputs: [valueOf.get(node)!, floatConst([0], [])], outputs: [`${p}_on`] });
+      nodes.push({ op: 'Where', inputs: [`${p}_on`, pow2, floatConst([0], [])], outputs: [`${p}_bits`] });
+      nodes.push(
+        opset >= 13
+          ? { op: 'ReduceSum', inputs: [`${p}_bits`, intConst([0])], outputs: [p], attrs: [{ name: 'keepdims', i: 0 }] }
+          : { op: 'ReduceSum', inputs: [`${p}_bits`], outputs: [p], attrs: [{ name: 'axes', ints: [0] }, { name: 'keepdims', i: 0 }] },
+      );
+      outputs.push({ name: p, dims: [...shape] });
+      return { node, size: numel(shape), output: p };
+    });
+  }
   let bnVarOutputs: { node: number; output: string }[] | undefined;
   if (opts.bnVar) {
     if (opts.bn !== 'batch') throw new Error(`${g.label}: BatchNorm variances need batch statistics (bn: 'batch')`);
@@ -735,6 +762,7 @@ export function exportOnnx(g: Graph, weights: Weights, opts: ExportOptions): Exp
     ...(logitsOutput ? { logitsOutput } : {}),
     ...(nodeOutputs ? { nodeOutputs } : {}),
     ...(bnVarOutputs ? { bnVarOutputs } : {}),
+    ...(signCodeOutputs ? { signCodeOutputs } : {}),
     ...(opts.weightInputs ? { paramInputs } : {}),
     ...(reducedOutputs ? { reducedOutputs } : {}),
     ...(reducedY ? { reducedY } : {}),
