@@ -6,7 +6,8 @@
  * held): every op the onnx path differentiates (conv with stride / dilation / bias, BatchNorm in each
  * mode, ReLU, max and average pools, add, zero, identity, concat, slice, resize, flatten, global
  * pool, linear) in small graphs, and a whole NB201 network. H v within 1e-4 relative per tensor
- * (max |a - b| / max |a|), and the grasp score -sum(w * H g) within 1e-4 relative.
+ * (max |a - b| / max |a|), and the grasp score -sum(w * H g) within 1e-4 relative; H g in one run
+ * (`hvp: 'gradient'`, v = the run's own weight gradient) the same.
  *
  * synflow's rescaled float32 pass (input and biases times 2^-64, backward seeded with 1 / sum) times
  * exp(gradLogScale) against the float64 gradients, within 1e-4 per tensor, on the largest NB201 network
@@ -42,6 +43,19 @@ async function compareHvp(g: Graph, w: Weights, x: GradInput, bn: GradBnMode, wh
   for (const n of g.nodes) if (n.op.kind === 'conv2d' || n.op.kind === 'linear') v.set(n.id, gr.weights!.get(n.id)!.weight!);
   const a = (await ref.gradients(g, w, x, { ...base, wrt: { hvp: v } })).hvp!;
   const b = (await fast.gradients(g, w, x, { ...base, wrt: { hvp: v } })).hvp!;
+  // H g in one run (v = the run's own gradient, as the scorer asks for GraSP), gradients returned beside it
+  const one = await fast.gradients(g, w, x, { ...base, wrt: { weights: true, hvp: 'gradient' } });
+  for (const [node, ha] of a) {
+    const d = relDiff(ha, one.hvp!.get(node)!);
+    assert.ok(d < 1e-4, `${what}: H g in one run, ${g.nodes[node]!.name} differs by ${d.toExponential(2)}`);
+    const dg = relDiff(gr.weights!.get(node)!.weight!, one.weights!.get(node)!.weight!);
+    assert.ok(dg < 1e-4, `${what}: the gradient beside H g, ${g.nodes[node]!.name} differs by ${dg.toExponential(2)}`);
+  }
+  if (g.nodes.length < 100) {
+    // the reference's own one-call H g (small graphs only: the tape on NB201 is slow)
+    const refOne = (await ref.gradients(g, w, x, { ...base, wrt: { hvp: 'gradient' } })).hvp!;
+    for (const [node, ha] of a) assert.ok(relDiff(ha, refOne.get(node)!) < 1e-9, `${what}: reference H g in one call, ${g.nodes[node]!.name}`);
+  }
   let worst = 0;
   let sa = 0;
   let sb = 0;

@@ -348,7 +348,10 @@ export function referenceGradients(g: Graph, params: ParamMap, x: GradInput, req
   if (req.wrt.weights) res.weights = merged.back.params;
   if (want.input) res.input = merged.back.input!;
   if (want.products) res.outputProducts = merged.back.products;
-  if (req.wrt.hvp) res.hvp = hessianVector(g, params, x, req, req.wrt.hvp, passes.map((p) => p.frozen));
+  if (req.wrt.hvp) {
+    const v = req.wrt.hvp === 'gradient' ? new Map(prunable(g).map((n) => [n.id, merged.back.params.get(n.id)!.weight!] as [number, Vec])) : req.wrt.hvp;
+    res.hvp = hessianVector(g, params, x, req, v, passes.map((p) => p.frozen));
+  }
   return res;
 }
 
@@ -392,4 +395,9 @@ function hessianVector(g: Graph, params: ParamMap, x: GradInput, req: GradReques
     out.set(node, r);
   }
   return out;
+}
+
+/** conv2d and linear nodes (the weights H v is taken over) */
+function prunable(g: Graph): Graph['nodes'] {
+  return g.nodes.filter((n) => n.op.kind === 'conv2d' || n.op.kind === 'linear');
 }

@@ -61,9 +61,10 @@ export interface GradRequest {
     /**
      * the Hessian-vector product H v of the objective w.r.t. conv and linear weights, v given per node
      * (GraSP). Piecewise-linear units (ReLU masks, max-pool choices) are held at the point's pattern,
-     * which is what double backward through autograd computes.
+     * which is what double backward through autograd computes. `'gradient'`: v is this pass's own
+     * weight gradient g (GraSP's H g), computed in the same run (one pass instead of two).
      */
-    hvp?: Map<number, Float32Array | Float64Array>;
+    hvp?: Map<number, Float32Array | Float64Array> | 'gradient';
   };
 }
 

@@ -117,15 +117,8 @@ async function gradientPasses(graph: Graph, weights: () => Weights, proxies: rea
           ...(need.rescale ? { rescale: true } : {}),
           wrt: { weights: (need.wrt.weights ?? false) || (need.wrt.hvp ?? false), input: need.wrt.input ?? false, outputProducts: need.wrt.outputProducts ?? false },
         };
-        const r = await backend.gradients(graph, w, x, base);
-        if (need.wrt.hvp) {
-          // GraSP: H g with g the weight gradient of this same pass, over conv / linear weights
-          const v = new Map<number, Float32Array | Float64Array>();
-          for (const n of graph.nodes) if (n.op.kind === 'conv2d' || n.op.kind === 'linear') v.set(n.id, r.weights!.get(n.id)!.weight!);
-          const h = await backend.gradients(graph, w, x, { ...base, wrt: { hvp: v } });
-          r.hvp = h.hvp!;
-        }
-        results.push(r);
+        // GraSP: H g with g the weight gradient of this same pass, over conv / linear weights (same run)
+        results.push(await backend.gradients(graph, w, x, need.wrt.hvp ? { ...base, wrt: { ...base.wrt, hvp: 'gradient' } } : base));
       }
       out.set(k, results);
     } catch (e) {

@@ -1,7 +1,7 @@
 /**
  * The fast gradient backend: the forward + backward graph of emit.ts in onnxruntime (float32, CPU).
  * GraSP's Hessian-vector product: exact, the R-operator graph of emit.ts (forward-mode derivative of
- * the forward + backward pass along v), in the same run.
+ * the forward + backward pass along v), in the same run; H g (v = this pass's own gradient) too.
  */
 import * as ort from 'onnxruntime-node';
 import type { Weights } from '../../ir/init.js';
@@ -22,7 +22,11 @@ export class OnnxGradBackend implements GradBackend {
       // 'all', not 'basic': under 'basic' onnxruntime's kernels put the R-operator graph's H v 3e-3 off
       // float64 on NB201 (2 images); under 'all' within 1e-5 (test/grad-fastpath.test.ts)
       graphOptimizationLevel: 'all',
-      enableCpuMemArena: true,
+      // no arena, no memory pattern: a fresh session's arena is fresh memory, and page-faulting it cost
+      // more than the run (NB201 batch 32: 2.5-3.5 s CPU for create + first run, 1.0-1.3 s without;
+      // bench/grad-profile.ts --sessions); freed tensors go back to malloc and the next network reuses them
+      enableCpuMemArena: false,
+      enableMemPattern: false,
     });
   }
 
@@ -42,11 +46,12 @@ export class OnnxGradBackend implements GradBackend {
       normalise: scale !== 1,
       wrt: { weights: req.wrt.weights ?? false, input: req.wrt.input ?? false, outputProducts: req.wrt.outputProducts ?? false },
       hvp: hvp !== undefined,
+      hvpOfGradient: hvp === 'gradient',
     };
     const em = emitGradGraph(g, base);
     const classes = g.nodes[g.output]!.shape.reduce((a, d) => a * d, 1);
     const feeds = inputFeeds(em, w, x, req, classes, scale);
-    if (hvp) {
+    if (hvp && hvp !== 'gradient') {
       for (const p of em.params) {
         const h = em.hvp.get(p.node);
         if (!h || p.role !== 'weight') continue;

@@ -25,6 +25,8 @@ export interface EmitOptions {
   wrt: { weights?: boolean; input?: boolean; outputProducts?: boolean };
   /** also H v over conv / linear weights: inputs `v<id>` (v per weight), outputs `hv<id>` */
   hvp?: boolean;
+  /** with `hvp`: v is the weight gradient this graph computes (GraSP's H g in one run), not an input */
+  hvpOfGradient?: boolean;
 }
 
 export interface EmittedGrad {
@@ -58,7 +60,9 @@ export function emitGradGraph(g: Graph, o: EmitOptions): EmittedGrad {
   };
   const vInput = (n: Node, dims: number[]): string | undefined => {
     if (!o.hvp) return undefined;
-    const v = G.input(`v${n.id}`, dims);
+    // H g: the name of this node's weight gradient, defined after the backward pass below (onnxruntime
+    // orders the nodes by their data dependencies: the tangent pass runs after the primal backward)
+    const v = o.hvpOfGradient ? `g${n.id}` : G.input(`v${n.id}`, dims);
     hvp.set(n.id, { v });
     return v;
   };
@@ -355,7 +359,7 @@ export function emitGradGraph(g: Graph, o: EmitOptions): EmittedGrad {
           if (kh !== op.kernel[0] || kw !== op.kernel[1]) r = G.op('Slice', [r, G.i64([0, 0]), G.i64(op.kernel), G.i64([2, 3])]);
           return G.op('Transpose', [r], [{ name: 'perm', ints: [1, 0, 2, 3] }]);
         };
-        if (o.wrt.weights) {
+        if (o.wrt.weights || o.hvpOfGradient) {
           const db = op.bias ? G.op('ReduceSum', [dy, G.i64([0, 2, 3])], [{ name: 'keepdims', i: 0 }]) : undefined;
           weightGrads.set(id, { weight: convW(x, dy), ...(db ? { bias: db } : {}) });
         }
@@ -372,7 +376,7 @@ export function emitGradGraph(g: Graph, o: EmitOptions): EmittedGrad {
           if (o.hvp) tgive(inId, sum(tdy && G.op('MatMul', [tdy, s.w!]), s.v && G.op('MatMul', [dy, s.v])));
         }
         const tA = [{ name: 'transA', i: 1 }];
-        if (o.wrt.weights) {
+        if (o.wrt.weights || o.hvpOfGradient) {
           const db = op.bias ? G.op('ReduceSum', [dy, G.i64([0])], [{ name: 'keepdims', i: 0 }]) : undefined;
           weightGrads.set(id, { weight: G.op('Gemm', [dy, x], tA), ...(db ? { bias: db } : {}) });
         }
@@ -418,8 +422,13 @@ export function emitGradGraph(g: Graph, o: EmitOptions): EmittedGrad {
   }
 
   // ---- outputs ----
+  if (o.hvpOfGradient) {
+    // v = g: the weight gradients under the names the tangent pass reads (zeros where the objective does not reach)
+    for (const p of params) if (p.role === 'weight' && hvp.has(p.node)) G.alias(weightGrads.get(p.node)?.weight ?? G.f(new Float32Array(p.dims.reduce((a, d) => a * d, 1)), p.dims), `g${p.node}`);
+  }
   const outNames = new Map<number, { weight?: string; bias?: string }>();
   for (const [id, r] of weightGrads) {
+    if (!o.wrt.weights) break;
     const n = g.nodes[id]!;
     const e: { weight?: string; bias?: string } = {};
     const wDims = params.find((p) => p.node === id && p.role === 'weight')!.dims;
