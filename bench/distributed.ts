@@ -20,6 +20,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { loadImages } from '../src/data/index.js';
+import type { JobTrace } from '../src/distributed/coordinator.js';
 import type { ProxyName } from '../src/proxies/index.js';
 import { ScoringSession } from '../src/search/session.js';
 import { nb201 } from '../src/spaces/nb201.js';
@@ -83,7 +84,60 @@ const jobNetworks = (log: string, from: number) => [...log.slice(from).matchAll(
 
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
 
+/**
+ * Where a worker process's wall time went, ms, averaged over the worker processes: before its first
+ * job started scoring (coordinator connect, images stored, jobs added, job fetched, images and pool
+ * ready), between jobs (no job scoring: result back, next job fetched and made ready; a prefetched job
+ * hides this), scoring (some job's networks on the threads), idle at the end (others still scoring),
+ * and from the last job's end to the coordinator's return.
+ */
+interface Breakdown {
+  start: number;
+  between: number;
+  scoring: number;
+  tail: number;
+  /** the coordinator's return after the last job ended anywhere */
+  finish: number;
+  /** jobs per worker process, and their setup (received -> images and pool ready), ms per job */
+  jobs: number;
+  setup: number;
+}
+
+function breakdown(traces: JobTrace[], t0: number, t1: number, procs: number): Breakdown | undefined {
+  const byWorker = new Map<string, JobTrace[]>();
+  for (const t of traces) {
+    if (t.received === undefined || t.ready === undefined || t.admitted === undefined || t.scored === undefined) return undefined;
+    byWorker.set(t.worker, [...(byWorker.get(t.worker) ?? []), t]);
+  }
+  const b: Breakdown = { start: 0, between: 0, scoring: 0, tail: 0, finish: 0, jobs: traces.length / procs, setup: 0 };
+  const lastEnd = Math.max(...traces.map((t) => t.scored!));
+  for (const js of byWorker.values()) {
+    js.sort((a, b) => a.admitted! - b.admitted!);
+    b.start += js[0]!.admitted! - t0;
+    // scoring = the union of [admitted, scored] (a prefetched job starts before the last one ends)
+    let end = js[0]!.admitted!;
+    for (const j of js) {
+      b.setup += j.ready! - j.received!;
+      if (j.admitted! > end) b.between += j.admitted! - end;
+      b.scoring += Math.max(0, j.scored! - Math.max(j.admitted!, end));
+      end = Math.max(end, j.scored!);
+    }
+    b.tail += lastEnd - end;
+  }
+  // a worker process that got no job idled all along
+  b.tail += (procs - byWorker.size) * (lastEnd - t0);
+  for (const k of ['start', 'between', 'scoring', 'tail'] as const) b[k] /= procs;
+  b.setup /= Math.max(1, traces.length);
+  b.finish = t1 - lastEnd;
+  return b;
+}
+
+const fmtBreakdown = (b: Breakdown) =>
+  `before 1st job ${b.start.toFixed(0)}, between jobs ${b.between.toFixed(0)}, scoring ${b.scoring.toFixed(0)}, idle at end ${b.tail.toFixed(0)}, coordinator return ${b.finish.toFixed(0)} ms; ${b.jobs.toFixed(1)} jobs, setup ${b.setup.toFixed(1)} ms/job`;
+
 interface Round {
+  ms: number;
+  breakdown?: Breakdown;
   rate: number;
   cpuPerNet: number;
   coordCpuPerNet: number;
@@ -113,11 +167,15 @@ async function main(): Promise<void> {
     const run = async (s: (typeof setups)[number], seed: string, measure: boolean) => {
       const ws = pools.get(s.label) ?? [];
       const logFrom = ws.map((w) => w.log().length);
-      const session = new ScoringSession({ space: 'nb201', images, proxies: PROXIES, seed, workers: s.threads, ...(s.procs > 0 ? { remote: { url: url(s.db), chunk: CHUNK } } : {}) });
+      const traces: JobTrace[] = [];
+      const remote = { url: url(s.db), chunk: CHUNK, onJob: (t: JobTrace) => traces.push(t) };
+      const session = new ScoringSession({ space: 'nb201', images, proxies: PROXIES, seed, workers: s.threads, ...(s.procs > 0 ? { remote } : {}) });
       const cpu0 = [selfCpuMs(), procCpuMs(redis.pid!), ...ws.map((w) => procCpuMs(w.p.pid!))];
-      const t0 = performance.now();
+      const t0 = performance.timeOrigin + performance.now();
       await session.score(archs);
-      const sec = (performance.now() - t0) / 1000;
+      const t1 = performance.timeOrigin + performance.now();
+      const sec = (t1 - t0) / 1000;
+      const bd = s.procs > 0 ? breakdown(traces, t0, t1, s.procs) : undefined;
       const cpu1 = [selfCpuMs(), procCpuMs(redis.pid!), ...ws.map((w) => procCpuMs(w.p.pid!))];
       await session.close();
       const d = cpu1.map((v, i) => v - cpu0[i]!);
@@ -126,6 +184,8 @@ async function main(): Promise<void> {
       if (measure) {
         const workersCpu = d.slice(2).reduce((a, b) => a + b, 0);
         rounds.get(s.label)!.push({
+          ms: t1 - t0,
+          ...(bd ? { breakdown: bd } : {}),
           rate: N / sec,
           cpuPerNet: (d[0]! + (s.procs > 0 ? d[1]! + workersCpu : 0)) / N,
           coordCpuPerNet: s.procs > 0 ? d[0]! / N : 0,
@@ -137,7 +197,8 @@ async function main(): Promise<void> {
         .slice(2)
         .map((v) => (v / N).toFixed(1))
         .join(' + ')}` : `${(d[0]! / N).toFixed(1)}`}`;
-      process.stderr.write(`${measure ? '' : 'warm-up '}${s.label} seed ${seed}: ${(N / sec).toFixed(2)}/s, ${cpuLine}${spread ? `, ${spread}` : ''}\n`);
+      process.stderr.write(`${measure ? '' : 'warm-up '}${s.label} seed ${seed}: ${(N / sec).toFixed(2)}/s (${(t1 - t0).toFixed(0)} ms), ${cpuLine}${spread ? `, ${spread}` : ''}\n`);
+      if (bd) process.stderr.write(`  per worker process: ${fmtBreakdown(bd)}\n`);
     };
     for (const s of setups) await run(s, 'warm-up', false);
     for (let r = 0; r < RUNS; r++) for (const s of setups) await run(s, `bench-${r}`, true);
@@ -156,8 +217,14 @@ async function main(): Promise<void> {
       label === 'local'
         ? ''
         : `; coordinator ${median(rs.map((r) => r.coordCpuPerNet)).toFixed(1)} CPU-ms/net, redis ${median(rs.map((r) => r.redisCpuPerNet)).toFixed(1)}; jobs: ${rs[rs.length - 1]!.spread}`;
+    const bds = rs.map((r) => r.breakdown).filter((b): b is Breakdown => b !== undefined);
+    const bdLine = bds.length
+      ? `\n${''.padEnd(19)} median per worker process: ${fmtBreakdown(
+          Object.fromEntries((['start', 'between', 'scoring', 'tail', 'finish', 'jobs', 'setup'] as const).map((k) => [k, median(bds.map((b) => b[k]))])) as unknown as Breakdown,
+        )}; local wall ${median(local.map((r) => r.ms)).toFixed(0)} ms`
+      : '';
     console.log(
-      `${label.padEnd(19)} wall ${rate.toFixed(2)} networks/s (${(rate / lRate).toFixed(3)} x local, overhead ${((1 - rate / lRate) * 100).toFixed(1)}%)  CPU ${cpu.toFixed(0)} ms/net (${(cpu / lCpu).toFixed(3)} x local)${extra}`,
+      `${label.padEnd(19)} wall ${rate.toFixed(2)} networks/s (${(rate / lRate).toFixed(3)} x local, overhead ${((1 - rate / lRate) * 100).toFixed(1)}%)  CPU ${cpu.toFixed(0)} ms/net (${(cpu / lCpu).toFixed(3)} x local)${extra}${bdLine}`,
     );
   }
 }

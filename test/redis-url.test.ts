@@ -1,7 +1,7 @@
 /** Redis URLs: password and TLS forms, the password never in what is printed, bad URLs one clear line. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { chunkBounds, jobCount } from '../src/distributed/coordinator.js';
+import { jobBounds, jobSizes } from '../src/distributed/coordinator.js';
 import { JobError, fromWire, toWire, validateJob } from '../src/distributed/job.js';
 import { DistributedError, parseRedisUrl, scrub } from '../src/distributed/redis-url.js';
 
@@ -57,19 +57,27 @@ test('jobs are validated field by field; scores survive the wire bit for bit', (
   assert.throws(() => fromWire({ arch: 'a', scores: {} }, ['rbflex']), /no rbflex score/);
 });
 
-test('chunks: at most --chunk networks, and a multiple of the live job slots so none idles', () => {
-  assert.equal(jobCount(150, 50, 2), 4); // not 3 jobs of 50 for 2 slots
-  assert.equal(jobCount(150, 50, 1), 3);
-  assert.equal(jobCount(150, 50, 0), 3); // no worker live yet: as asked
-  assert.equal(jobCount(10, 50, 4), 4);
-  assert.equal(jobCount(3, 50, 8), 3);
-  assert.equal(jobCount(15625, 50, 2), 314);
-  for (const [total, req, slots] of [[150, 50, 2], [1000, 50, 3], [7, 2, 5], [15625, 50, 6], [1, 50, 3]] as const) {
-    const n = jobCount(total, req, slots);
-    const sizes = Array.from({ length: n }, (_, i) => chunkBounds(total, n, i)).map(([a, b]) => b - a);
-    assert.equal(sizes.reduce((a, b) => a + b, 0), total, 'every network in exactly one job');
-    assert.ok(Math.max(...sizes) <= req && Math.min(...sizes) >= 1 && Math.max(...sizes) - Math.min(...sizes) <= 1, `${total}/${req}/${slots}: ${sizes}`);
-    assert.ok(n % Math.max(1, slots) === 0 || n === total, `${total}/${req}/${slots}: ${n} jobs for ${slots} slots`);
+test('chunks: at most --chunk networks; with several job slots they shrink toward the end so the slots finish together', () => {
+  // one slot (or none live yet): --chunk networks, cut evenly
+  assert.deepEqual(jobSizes(150, 50, 1), [50, 50, 50]);
+  assert.deepEqual(jobSizes(150, 50, 0), [50, 50, 50]);
+  assert.deepEqual(jobSizes(120, 50, 1), [40, 40, 40]);
+  // two slots: full chunks while more than 2 x 2 x 50 remain, then a quarter of what is left, down to 5
+  assert.deepEqual(jobSizes(600, 50, 2), [50, 50, 50, 50, 50, 50, 50, 50, 50, 38, 28, 21, 16, 12, 9, 7, 5, 5, 5, 4]);
+  assert.deepEqual(jobSizes(10, 50, 4), [2, 1, 1, 1, 1, 1, 1, 1, 1]); // tiny run: every slot gets work
+  for (const [total, req, slots] of [[150, 50, 2], [1000, 50, 3], [7, 2, 5], [15625, 50, 6], [1, 50, 3], [36, 4, 2], [3, 50, 8]] as const) {
+    const sizes = jobSizes(total, req, slots);
+    const at = `${total}/${req}/${slots}: ${sizes}`;
+    assert.equal(sizes.reduce((a, b) => a + b, 0), total, `every network in exactly one job: ${at}`);
+    assert.ok(Math.max(...sizes) <= req && Math.min(...sizes) >= 1, at);
+    for (let i = 1; i < sizes.length; i++) assert.ok(sizes[i]! <= sizes[i - 1]!, `sizes never grow: ${at}`);
+    assert.ok(sizes.length >= Math.min(total, slots), `every slot gets a job: ${at}`);
+    // the last job is small next to a full chunk (what one slot may still score while the others idle)
+    if (total >= 4 * req * slots) assert.ok(sizes.at(-1)! <= Math.ceil(req / 10), at);
+    // contiguous bounds over the list, the same on every call (a restarted coordinator cuts the same jobs)
+    const b = jobBounds(total, req, slots);
+    assert.deepEqual(b.map(([x, y]) => y - x), sizes);
+    assert.ok(b.every(([x], i) => x === (i === 0 ? 0 : b[i - 1]![1])) && b.at(-1)![1] === total, at);
+    assert.deepEqual(jobBounds(total, req, slots), b);
   }
-  assert.deepEqual(chunkBounds(150, 4, 0), [0, 37]);
 });

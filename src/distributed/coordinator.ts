@@ -8,8 +8,8 @@
  * stored result is read back rather than computed again.
  *
  * Jobs go to the queue of the coordinator's engine fingerprint (see common.ts), so only workers
- * that score bit-identically take them. The chunk size adapts to the job slots of the live
- * compatible workers (see chunkSize), and a run whose only live workers run another rbflex fails
+ * that score bit-identically take them. The chunk sizes adapt to the job slots of the live
+ * compatible workers (see jobSizes), and a run whose only live workers run another rbflex fails
  * after a short grace with a message naming both versions.
  */
 import { createHash } from 'node:crypto';
@@ -35,6 +35,22 @@ export interface RemoteOptions {
   log?: (s: string) => void;
   /** how long only incompatible workers may be live before the run fails, ms (default 5000) */
   incompatibleGraceMs?: number;
+  /** each finished job's timeline (benchmarks: where the time between jobs goes) */
+  onJob?: (t: JobTrace) => void;
+}
+
+/** One job's timeline, epoch ms (coordinator and worker clocks: comparable on one machine only). */
+export interface JobTrace {
+  jobId: string;
+  worker: string;
+  networks: number;
+  /** coordinator: job added; worker: job received, images and pool ready, scoring started, scored; coordinator: result stored */
+  added: number;
+  received?: number;
+  ready?: number;
+  admitted?: number;
+  scored?: number;
+  collected: number;
 }
 
 export interface RemoteRun {
@@ -64,20 +80,36 @@ function connectionOptions(t: RedisTarget) {
 }
 
 /**
- * How many jobs a run's networks are cut into: jobs of at most `requested` networks, and the number
- * of jobs a multiple of the job slots (sum of the live compatible workers' --concurrency), so every
- * slot gets work and the jobs end together: 150 networks, --chunk 50, 2 slots -> 4 jobs of 37-38,
- * not 3 jobs of 50 (one slot idle for a third of the run). Depends only on the total and the slots,
- * so a restarted coordinator with the same workers cuts the same chunks (the same job ids).
+ * The sizes of a run's jobs, in queue order. One job slot (or none live yet): --chunk networks,
+ * cut evenly (150 networks, --chunk 50 -> 3 jobs of 50). Several slots: --chunk networks while
+ * plenty remain, then shrinking (guided self-scheduling: each job takes 1/(2 x slots) of what is
+ * left, at least a tenth of --chunk), so the slots run out of work together instead of one idling
+ * while another scores a last full chunk: 600 networks, --chunk 50, 2 slots -> 9 x 50, 38, 28, 21,
+ * 16, 12, 9, 7, 5, 5, 5, 4. Depends only on the total, --chunk and the slots, so a restarted coordinator
+ * with the same workers cuts the same chunks (the same job ids).
  */
-export function jobCount(total: number, requested: number, slots: number): number {
-  const s = Math.max(1, slots);
-  return Math.min(total, Math.ceil(total / (Math.max(1, requested) * s)) * s);
+export function jobSizes(total: number, requested: number, slots: number): number[] {
+  const req = Math.max(1, Math.floor(requested));
+  const s = Math.max(1, Math.floor(slots));
+  if (s === 1) {
+    const n = Math.ceil(total / req);
+    return Array.from({ length: n }, (_, i) => Math.floor(((i + 1) * total) / n) - Math.floor((i * total) / n));
+  }
+  // the smallest job: a tenth of --chunk (its hand-over costs little next to its scoring), less on tiny runs
+  const min = Math.max(1, Math.min(Math.ceil(req / 10), Math.floor(total / (2 * s))));
+  const sizes: number[] = [];
+  for (let left = total; left > 0; ) {
+    const k = Math.min(left, req, Math.max(min, Math.ceil(left / (2 * s))));
+    sizes.push(k);
+    left -= k;
+  }
+  return sizes;
 }
 
-/** [start, end) of job i of n over `total` networks: sizes differ by at most one */
-export function chunkBounds(total: number, n: number, i: number): [number, number] {
-  return [Math.floor((i * total) / n), Math.floor(((i + 1) * total) / n)];
+/** [start, end) of each job over `total` networks (jobSizes, in order) */
+export function jobBounds(total: number, requested: number, slots: number): [number, number][] {
+  let at = 0;
+  return jobSizes(total, requested, slots).map((k) => [at, (at += k)]);
 }
 
 /** "rbflex 0.1.0 (engine abc)" for each distinct version among the workers */
@@ -190,7 +222,7 @@ export async function scoreRemote(archs: readonly string[], o: RemoteRun): Promi
     announcer.unref();
     const compatible = [...workersAtStart.values()].filter((w) => w.engine === engine);
     const slots = compatible.reduce((a, w) => a + (w.concurrency ?? 1), 0);
-    const nJobs = jobCount(unique.length, o.remote.chunk ?? 50, slots);
+    const bounds = jobBounds(unique.length, o.remote.chunk ?? 50, slots);
 
     const imagesKey = await Promise.race([storeImages(client, o.images), fatal]);
     const dataKey = o.config.data ? await Promise.race([storeImages(client, o.config.data), fatal]) : undefined;
@@ -207,8 +239,8 @@ export async function scoreRemote(archs: readonly string[], o: RemoteRun): Promi
     const { data: _data, threads: _threads, ...config } = o.config;
 
     const jobs: Promise<void>[] = [];
-    for (let i = 0; i < nJobs; i++) {
-      const part = unique.slice(...chunkBounds(unique.length, nJobs, i));
+    for (const [from, to] of bounds) {
+      const part = unique.slice(from, to);
       const todo = part.filter((a) => missing.has(a));
       if (todo.length === 0) continue;
       const need = o.proxies.filter((p) => todo.some((a) => missing.get(a)!.missing.includes(p)));
@@ -226,6 +258,7 @@ export async function scoreRemote(archs: readonly string[], o: RemoteRun): Promi
       const ev = events;
       jobs.push(
         (async () => {
+          const added = performance.timeOrigin + performance.now();
           let job: Job = await q.add('score', data, {
             jobId,
             attempts: 3,
@@ -266,10 +299,18 @@ export async function scoreRemote(archs: readonly string[], o: RemoteRun): Promi
             done++;
           }
           report();
+          if (o.remote.onJob) {
+            const t: JobTrace = { jobId, worker: String(result.worker), networks: result.results.length, added, collected: performance.timeOrigin + performance.now() };
+            for (const k of ['received', 'ready', 'admitted', 'scored'] as const) {
+              const v = (result.timing as Record<string, unknown> | undefined)?.[k];
+              if (typeof v === 'number' && Number.isFinite(v)) t[k] = v;
+            }
+            o.remote.onJob(t);
+          }
         })(),
       );
     }
-    log(`${missing.size} networks to score in ${jobs.length} job(s) of up to ${Math.ceil(unique.length / nJobs)} on queue ${qname}; ${compatible.length} compatible worker(s) live with ${slots} job slot(s)`);
+    log(`${missing.size} networks to score in ${jobs.length} job(s) of up to ${Math.max(...bounds.map(([a, b]) => b - a))} networks on queue ${qname}; ${compatible.length} compatible worker(s) live with ${slots} job slot(s)`);
     const all = Promise.all(jobs);
     all.catch(() => undefined);
     await Promise.race([all, fatal]);

@@ -45,6 +45,8 @@ export interface JobResult {
   /** wall time of the job on the worker, ms */
   ms: number;
   results: WireScore[];
+  /** when the worker got the job, had its images and pool, started scoring it (its turn came) and had scored it (epoch ms, the worker's clock) */
+  timing?: { received: number; ready: number; admitted: number; scored: number };
 }
 
 export class JobError extends Error {

@@ -6,7 +6,10 @@
  *   coordinator on another rbflex are never taken; the worker says so in its log, once per such
  *   coordinator. A forged job with another engine in its queue fails at once (no retries).
  * - A malformed job fails alone.
- * - Stop: the first SIGTERM/SIGINT takes no new job and finishes the current one(s); a second
+ * - Prefetch: one job more than --concurrency is fetched and made ready, and starts when the
+ *   current jobs have handed out their last networks (admitNext), so threads never idle between jobs.
+ * - Stop: the first SIGTERM/SIGINT takes no new job, puts a prefetched job not yet started back in
+ *   the queue and finishes the current one(s); a second
  *   signal, or `graceMs` after the first, releases them (back to the queue, for another worker, at
  *   once) after the networks in flight. Either way the process then exits 0.
  */
@@ -40,6 +43,15 @@ export interface WorkerOptions {
   engine?: { engine: string; rbflex: string };
 }
 
+/** wall clock with sub-ms resolution, comparable between processes of one machine */
+const epochMs = () => performance.timeOrigin + performance.now();
+
+/** a fetched job waiting for its turn to score */
+interface Waiter {
+  admit: () => void;
+  release: () => void;
+}
+
 interface PoolEntry {
   pool: ScorePool;
   busy: number;
@@ -69,8 +81,10 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
   const images = new Map<string, LabelledBatch>();
   const pools = new Map<string, PoolEntry>();
   /** jobs being scored: releasing one resolves its promise */
-  const active = new Map<string, { job: Job; token: string; release: () => void }>();
+  const active = new Map<string, { job: Job; token: string; release: () => void; pool: ScorePool }>();
   let releasing = false;
+  /** a stop signal came: no job starts any more */
+  let stopping = false;
 
   const batch = async (key: string): Promise<LabelledBatch> => {
     let b = images.get(key);
@@ -105,8 +119,25 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     return e;
   };
 
+  /**
+   * Prefetch: BullMQ hands this worker one job more than --concurrency. The extra job is fetched,
+   * checked and given its images and pool at once, but starts scoring only when the jobs in progress
+   * have handed their last networks to the threads (or fewer than --concurrency jobs are in
+   * progress), so the threads never wait for a job hand-over and a stop never has to finish it.
+   */
+  const waiting: Waiter[] = [];
+  const canAdmit = () => {
+    if (stopping) return false;
+    if (active.size < concurrency) return true;
+    for (const a of active.values()) if (a.pool.queued >= a.pool.size) return false;
+    return true;
+  };
+  const admitNext = () => {
+    while (waiting.length > 0 && canAdmit()) waiting.shift()!.admit();
+  };
+
   const process_ = async (job: Job, token?: string): Promise<JobResult> => {
-    const t0 = performance.now();
+    const received = epochMs();
     let d;
     try {
       d = validateJob(job.data);
@@ -125,44 +156,71 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
     const config: ScorerConfig = { ...d.config, threads: 1, ...(data ? { data } : {}) };
     const entry = poolFor(`${JSON.stringify(d.config)}|${d.images}|${d.data ?? ''}`, config, imgs);
     entry.busy++;
+    const ready = epochMs();
+    const id = String(job.id);
+    let done = 0;
+    let lastReport = 0;
     let release: () => void = () => {};
     const released = new Promise<'released'>((resolve) => (release = () => resolve('released')));
-    active.set(String(job.id), { job, token: token ?? '', release });
-    log(`worker ${me}: job ${job.id}: scoring ${d.archs.length} networks`);
-    if (releasing) release();
     try {
-      let done = 0;
-      let lastReport = 0;
-      const scoring = Promise.all(
-        d.archs.map(async (a) => {
-          const r = await entry.pool.score(a);
-          done++;
-          if (performance.now() - lastReport > 500) {
-            lastReport = performance.now();
-            void job.updateProgress(done).catch(() => undefined);
-          }
-          return r;
-        }),
-      );
-      scoring.catch(() => undefined);
-      const results: ArchScore[] | 'released' = await Promise.race([scoring, released]);
+      // wait for a turn; a stop before it puts the job back untouched
+      const turn = await new Promise<{ scoring: Promise<ArchScore[]>; admitted: number } | 'released'>((resolve) => {
+        const w: Waiter = {
+          admit: () => {
+            // synchronous: the networks are in the pool's queue before the next admission check
+            active.set(id, { job, token: token ?? '', release, pool: entry.pool });
+            log(`worker ${me}: job ${job.id}: scoring ${d.archs.length} networks`);
+            const admitted = epochMs();
+            const scoring = Promise.all(
+              d.archs.map(async (a) => {
+                const r = await entry.pool.score(a);
+                done++;
+                admitNext();
+                if (performance.now() - lastReport > 500) {
+                  lastReport = performance.now();
+                  void job.updateProgress(done).catch(() => undefined);
+                }
+                return r;
+              }),
+            );
+            scoring.catch(() => undefined);
+            resolve({ scoring, admitted });
+          },
+          release: () => resolve('released'),
+        };
+        if (stopping) w.release();
+        else {
+          waiting.push(w);
+          admitNext();
+        }
+      });
+      if (turn === 'released') {
+        await job.moveToWait(token ?? '');
+        log(`worker ${me}: job ${job.id}: not started, back in the queue for another worker`);
+        throw new DelayedError('released');
+      }
+      if (releasing) release();
+      const results: ArchScore[] | 'released' = await Promise.race([turn.scoring, released]);
       if (results === 'released') {
         await job.moveToWait(token ?? '');
         log(`worker ${me}: job ${job.id}: released after ${done} of ${d.archs.length} networks (back in the queue for another worker)`);
         throw new DelayedError('released');
       }
-      const ms = performance.now() - t0;
+      const scored = epochMs();
+      const ms = scored - turn.admitted;
       log(`worker ${me}: job ${job.id}: ${results.length} networks in ${(ms / 1000).toFixed(1)} s (${((results.length * 1000) / ms).toFixed(1)}/s)`);
-      return { worker: me, ms, results: results.map(toWire) };
+      return { worker: me, ms, results: results.map(toWire), timing: { received, ready, admitted: turn.admitted, scored } };
     } finally {
-      active.delete(String(job.id));
+      active.delete(id);
       entry.busy--;
+      admitNext();
     }
   };
 
   const worker = new Worker(queueName(engine), process_, {
     connection,
-    concurrency,
+    // one job prefetched (see admitNext)
+    concurrency: concurrency + 1,
     lockDuration: lockMs,
     stalledInterval: lockMs,
     maxStalledCount: 10,
@@ -202,9 +260,12 @@ export async function runWorker(o: WorkerOptions): Promise<void> {
   }
   const stop = o.stop ?? new Promise<string>((resolve) => (onSignal = (s) => resolve(s)));
   const why = await stop;
+  stopping = true;
+  const notStarted = waiting.splice(0);
   log(
-    `worker ${me}: ${typeof why === 'string' ? why : 'stop'}: ${active.size > 0 ? `finishing ${active.size} current job(s), then stopping (a second signal puts them back in the queue)` : 'no job in progress, stopping'}`,
+    `worker ${me}: ${typeof why === 'string' ? why : 'stop'}: ${active.size > 0 ? `finishing ${active.size} current job(s), then stopping (a second signal puts them back in the queue)` : 'no job in progress, stopping'}${notStarted.length > 0 ? `; ${notStarted.length} fetched job(s) not started go back to the queue` : ''}`,
   );
+  for (const w of notStarted) w.release();
   clearInterval(announcer);
   const within = <T>(p: Promise<T>, ms: number) => Promise.race([p.catch(() => undefined), new Promise<undefined>((r) => setTimeout(() => r(undefined), ms).unref())]);
   await within(client.hdel(WORKERS_KEY, me), 2000);

@@ -89,6 +89,11 @@ export class ScorePool {
     return this.workers.length;
   }
 
+  /** networks waiting for a free thread */
+  get queued(): number {
+    return this.queue.length;
+  }
+
   /** scores of one arch: every proxy of the config, or only those listed */
   score(arch: string, only?: readonly ProxyName[]): Promise<ArchScore> {
     if (this.closed) return Promise.reject(new Error('score pool is closed'));
