@@ -3,7 +3,7 @@
  * cores) against a coordinator with one worker process (all cores) and with two worker processes
  * (half the cores each), same architectures, same cores.
  *
- *   nice -n 10 node dist/bench/distributed.js [--archs 150] [--runs 3] [--chunk 50] [--proxy rbflex,naswot] [--only local,1,2]
+ *   nice -n 10 node dist/bench/distributed.js [--archs 150] [--runs 3] [--chunk 50] [--proxy rbflex,naswot] [--only local,1,2] [--threads]
  *
  * Each round uses its own seed, so job ids never repeat and no Redis state is reused. Rounds are
  * interleaved (local, 1 process, 2 processes, local, ...), so a load change on a shared machine
@@ -12,11 +12,16 @@
  *   - CPU time (user+system of every process involved: the local process; or coordinator + worker
  *     processes + redis-server), as CPU-ms per network and its ratio to local: the overhead that a
  *     busy shared machine cannot hide;
- *   - the coordinator's own and redis-server's CPU, and how the jobs spread over the worker processes.
+ *   - the coordinator's own and redis-server's CPU, and how the jobs spread over the worker processes;
+ *   - where a worker process's wall time went (from each job's timeline, JobTrace): before its first
+ *     job, between jobs, scoring, idle at the end while another still scores, the coordinator's return;
+ *   - last line: the overhead of each setup, each round against the local run of the same round
+ *     (the closest in time), median over rounds, wall and CPU time.
+ * --threads also prints each process's CPU by thread per round (scoring threads, main, V8 helpers).
  * Needs redis-server. Asserts nothing.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { loadImages } from '../src/data/index.js';
@@ -37,6 +42,8 @@ const PROXIES = arg('--proxy', 'rbflex,naswot').split(',') as ProxyName[];
 /** which setups to run (default all): e.g. --only local,2 */
 const ONLY = arg('--only', 'local,1,2').split(',');
 const CORES = availableParallelism();
+/** also print each process's CPU by thread name per round */
+const THREADS = process.argv.includes('--threads');
 const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 /** clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on Linux) */
 const HZ = 100;
@@ -47,6 +54,32 @@ function procCpuMs(pid: number): number {
   const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
   return ((Number(f[11]) + Number(f[12])) * 1000) / HZ;
 }
+/** user+system CPU of each thread of a process (main, name#tid: worker threads, V8 helpers, libuv, ...), ms */
+function threadCpuMs(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const s = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = tid === String(pid) ? 'main' : `${s.slice(s.indexOf('(') + 1, s.lastIndexOf(')')).trim()}#${tid}`;
+      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+      out.set(name, (out.get(name) ?? 0) + ((Number(f[11]) + Number(f[12])) * 1000) / HZ);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
+
+/** per-thread CPU between two snapshots, ms/net, largest first (threads under 0.05 left out) */
+function threadLine(a: Map<string, number>, b: Map<string, number>, n: number): string {
+  return [...b]
+    .map(([k, v]) => [k, (v - (a.get(k) ?? 0)) / n] as const)
+    .filter(([, v]) => v >= 0.05)
+    .sort((x, y) => y[1] - x[1])
+    .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+    .join(', ');
+}
+
 const selfCpuMs = () => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
@@ -82,7 +115,11 @@ function worker(url: string, threads: number): Promise<WorkerProc> {
 /** networks each job line of a worker's log reports, from character `from` on */
 const jobNetworks = (log: string, from: number) => [...log.slice(from).matchAll(/: (\d+) networks in/g)].map((m) => Number(m[1]));
 
-const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
+const median = (v: number[]) => {
+  const s = [...v].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
 
 /**
  * Where a worker process's wall time went, ms, averaged over the worker processes: before its first
@@ -101,6 +138,10 @@ interface Breakdown {
   /** jobs per worker process, and their setup (received -> images and pool ready), ms per job */
   jobs: number;
   setup: number;
+  /** of `start`: the coordinator's setup (run start -> first job added), job pick-up (added -> received), first job ready (-> admitted) */
+  coord: number;
+  pickup: number;
+  firstReady: number;
 }
 
 function breakdown(traces: JobTrace[], t0: number, t1: number, procs: number): Breakdown | undefined {
@@ -109,11 +150,14 @@ function breakdown(traces: JobTrace[], t0: number, t1: number, procs: number): B
     if (t.received === undefined || t.ready === undefined || t.admitted === undefined || t.scored === undefined) return undefined;
     byWorker.set(t.worker, [...(byWorker.get(t.worker) ?? []), t]);
   }
-  const b: Breakdown = { start: 0, between: 0, scoring: 0, tail: 0, finish: 0, jobs: traces.length / procs, setup: 0 };
+  const b: Breakdown = { start: 0, between: 0, scoring: 0, tail: 0, finish: 0, jobs: traces.length / procs, setup: 0, coord: 0, pickup: 0, firstReady: 0 };
   const lastEnd = Math.max(...traces.map((t) => t.scored!));
   for (const js of byWorker.values()) {
     js.sort((a, b) => a.admitted! - b.admitted!);
     b.start += js[0]!.admitted! - t0;
+    b.coord += js[0]!.added - t0;
+    b.pickup += js[0]!.received! - js[0]!.added;
+    b.firstReady += js[0]!.admitted! - js[0]!.received!;
     // scoring = the union of [admitted, scored] (a prefetched job starts before the last one ends)
     let end = js[0]!.admitted!;
     for (const j of js) {
@@ -127,13 +171,14 @@ function breakdown(traces: JobTrace[], t0: number, t1: number, procs: number): B
   // a worker process that got no job idled all along
   b.tail += (procs - byWorker.size) * (lastEnd - t0);
   for (const k of ['start', 'between', 'scoring', 'tail'] as const) b[k] /= procs;
+  for (const k of ['coord', 'pickup', 'firstReady'] as const) b[k] /= byWorker.size;
   b.setup /= Math.max(1, traces.length);
   b.finish = t1 - lastEnd;
   return b;
 }
 
 const fmtBreakdown = (b: Breakdown) =>
-  `before 1st job ${b.start.toFixed(0)}, between jobs ${b.between.toFixed(0)}, scoring ${b.scoring.toFixed(0)}, idle at end ${b.tail.toFixed(0)}, coordinator return ${b.finish.toFixed(0)} ms; ${b.jobs.toFixed(1)} jobs, setup ${b.setup.toFixed(1)} ms/job`;
+  `before 1st job ${b.start.toFixed(0)} (coordinator setup ${b.coord.toFixed(0)}, pick-up ${b.pickup.toFixed(0)}, images+pool ${b.firstReady.toFixed(0)}), between jobs ${b.between.toFixed(0)}, scoring ${b.scoring.toFixed(0)}, idle at end ${b.tail.toFixed(0)}, coordinator return ${b.finish.toFixed(0)} ms; ${b.jobs.toFixed(1)} jobs, setup ${b.setup.toFixed(1)} ms/job`;
 
 interface Round {
   ms: number;
@@ -171,12 +216,14 @@ async function main(): Promise<void> {
       const remote = { url: url(s.db), chunk: CHUNK, onJob: (t: JobTrace) => traces.push(t) };
       const session = new ScoringSession({ space: 'nb201', images, proxies: PROXIES, seed, workers: s.threads, ...(s.procs > 0 ? { remote } : {}) });
       const cpu0 = [selfCpuMs(), procCpuMs(redis.pid!), ...ws.map((w) => procCpuMs(w.p.pid!))];
+      const threads0 = [process.pid, ...ws.map((w) => w.p.pid!)].map(threadCpuMs);
       const t0 = performance.timeOrigin + performance.now();
       await session.score(archs);
       const t1 = performance.timeOrigin + performance.now();
       const sec = (t1 - t0) / 1000;
       const bd = s.procs > 0 ? breakdown(traces, t0, t1, s.procs) : undefined;
       const cpu1 = [selfCpuMs(), procCpuMs(redis.pid!), ...ws.map((w) => procCpuMs(w.p.pid!))];
+      const threads1 = [process.pid, ...ws.map((w) => w.p.pid!)].map(threadCpuMs);
       await session.close();
       const d = cpu1.map((v, i) => v - cpu0[i]!);
       const jobs = ws.map((w, i) => jobNetworks(w.log(), logFrom[i]!));
@@ -199,6 +246,7 @@ async function main(): Promise<void> {
         .join(' + ')}` : `${(d[0]! / N).toFixed(1)}`}`;
       process.stderr.write(`${measure ? '' : 'warm-up '}${s.label} seed ${seed}: ${(N / sec).toFixed(2)}/s (${(t1 - t0).toFixed(0)} ms), ${cpuLine}${spread ? `, ${spread}` : ''}\n`);
       if (bd) process.stderr.write(`  per worker process: ${fmtBreakdown(bd)}\n`);
+      if (THREADS) threads1.forEach((t, i) => process.stderr.write(`  CPU ms/net by thread, ${i === 0 ? (s.procs > 0 ? 'coordinator' : 'local process') : `worker ${i}`}: ${threadLine(threads0[i]!, t, N)}\n`));
     };
     for (const s of setups) await run(s, 'warm-up', false);
     for (let r = 0; r < RUNS; r++) for (const s of setups) await run(s, `bench-${r}`, true);
@@ -210,6 +258,7 @@ async function main(): Promise<void> {
   const lRate = median(local.map((r) => r.rate));
   const lCpu = median(local.map((r) => r.cpuPerNet));
   console.log(`${N} NB201 archs, ${PROXIES.join('+')}, 3 synthetic images, ${CORES} cores, --chunk ${CHUNK}, median of ${RUNS} interleaved rounds`);
+  const summary: string[] = [];
   for (const [label, rs] of rounds) {
     const rate = median(rs.map((r) => r.rate));
     const cpu = median(rs.map((r) => r.cpuPerNet));
@@ -220,13 +269,20 @@ async function main(): Promise<void> {
     const bds = rs.map((r) => r.breakdown).filter((b): b is Breakdown => b !== undefined);
     const bdLine = bds.length
       ? `\n${''.padEnd(19)} median per worker process: ${fmtBreakdown(
-          Object.fromEntries((['start', 'between', 'scoring', 'tail', 'finish', 'jobs', 'setup'] as const).map((k) => [k, median(bds.map((b) => b[k]))])) as unknown as Breakdown,
+          Object.fromEntries((['start', 'between', 'scoring', 'tail', 'finish', 'jobs', 'setup', 'coord', 'pickup', 'firstReady'] as const).map((k) => [k, median(bds.map((b) => b[k]))])) as unknown as Breakdown,
         )}; local wall ${median(local.map((r) => r.ms)).toFixed(0)} ms`
       : '';
     console.log(
       `${label.padEnd(19)} wall ${rate.toFixed(2)} networks/s (${(rate / lRate).toFixed(3)} x local, overhead ${((1 - rate / lRate) * 100).toFixed(1)}%)  CPU ${cpu.toFixed(0)} ms/net (${(cpu / lCpu).toFixed(3)} x local)${extra}${bdLine}`,
     );
+    if (label !== 'local') {
+      // each round's time against the local run of the same round (closest in time), median over rounds
+      const paired = rs.map((r, i) => r.ms / local[i]!.ms - 1);
+      const pairedCpu = rs.map((r, i) => r.cpuPerNet / local[i]!.cpuPerNet - 1);
+      summary.push(`${label}: wall ${(median(paired) * 100).toFixed(1)}% (rounds ${paired.map((p) => (p * 100).toFixed(1)).join(', ')}), CPU ${(median(pairedCpu) * 100).toFixed(1)}%`);
+    }
   }
+  console.log(`queue overhead (target < 10 %), each round against its own local run, median: ${summary.join('; ')}`);
 }
 
 void main();

@@ -180,7 +180,9 @@ export async function scoreRemote(archs: readonly string[], o: RemoteRun): Promi
     events.on('error', () => {});
     events.setMaxListeners(0);
     queue.setMaxListeners(0);
-    await Promise.race([Promise.all([queue.waitUntilReady(), events.waitUntilReady()]), fatal]);
+    // the queue's connections come up while the registry is read and the images stored (jobs are added after all of it)
+    const queuesReady = Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
+    queuesReady.catch(() => undefined);
 
     // a silent network (no TCP close) is noticed by a heartbeat
     heartbeat = setInterval(() => {
@@ -217,15 +219,16 @@ export async function scoreRemote(archs: readonly string[], o: RemoteRun): Promi
       }
       return ws;
     };
-    const workersAtStart = await Promise.race([look(), fatal]);
+    const [workersAtStart, imagesKey, dataKey] = await Promise.race([
+      Promise.all([look(), storeImages(client, o.images), o.config.data ? storeImages(client, o.config.data) : undefined, queuesReady]),
+      fatal,
+    ]);
     announcer = setInterval(() => void look().catch(() => undefined), Math.min(ANNOUNCE_EVERY_MS, Math.max(250, grace / 4)));
     announcer.unref();
     const compatible = [...workersAtStart.values()].filter((w) => w.engine === engine);
     const slots = compatible.reduce((a, w) => a + (w.concurrency ?? 1), 0);
     const bounds = jobBounds(unique.length, o.remote.chunk ?? 50, slots);
 
-    const imagesKey = await Promise.race([storeImages(client, o.images), fatal]);
-    const dataKey = o.config.data ? await Promise.race([storeImages(client, o.config.data), fatal]) : undefined;
     // per-job progress from the workers, for a bar that moves between chunk completions
     const partial = new Map<string, number>();
     const report = () => o.onProgress?.({ done: Math.min(unique.length, done + [...partial.values()].reduce((a, b) => a + b, 0)), total: unique.length, cached });
