@@ -3,12 +3,13 @@
  * /usr/bin/python3 + python3-torch) on the same NB201 architectures and the same 32 CIFAR-10 images.
  * Per proxy: median per-network wall time and process CPU time, one network at a time with 2 threads
  * on both sides (rbflex: onnxruntime intra-op threads; torch: set_num_threads), and the ratios (the CPU
- * ratio is the one to read on a loaded machine: wall time there mostly measures the others). Then the throughput
+ * ratio is the one to read on a loaded machine: wall time there mostly measures the others); then all the
+ * asked proxies together per network (rbflex shares passes; torch: the sum of its per-proxy medians). Then the throughput
  * of every proxy together (forward and gradient) in a ScoringSession with one worker per core, and the
  * full-space estimate (15,625 cells).
  *
  *   node dist/bench/zc.js [--archs 100] [--proxies synflow,snip,grad_norm,fisher,grasp,jacov] [--threads 2]
- *                         [--data PNG] [--no-peer] [--python /usr/bin/python3] [--all-archs 30]
+ *                         [--data PNG] [--no-peer] [--python /usr/bin/python3] [--all-archs 30 (0: skip)]
  * Prints figures; asserts nothing.
  */
 import { spawnSync } from 'node:child_process';
@@ -50,8 +51,14 @@ async function main(): Promise<void> {
     writeFileSync(join(tmp, 'images.bin'), new Uint8Array(images.data.buffer, images.data.byteOffset, images.data.byteLength));
     console.log(`gradient proxies, ${n} NB201 archs, 32 CIFAR-10 images, one network at a time, ${threads} threads each side`);
     console.log('proxy        rbflex ms/net   torch ms/net   speed-up   rbflex cpu-ms   torch cpu-ms   cpu speed-up');
-    for (const p of proxies) {
-      const scorer = new Scorer({ space: 'nb201', build: { dataset: 'cifar10' }, proxies: [p], settings: { gammaK: 1, gammaQ: 1, taps: 'reference' }, backend: 'onnx', seed: '1', threads, proxyInputs: 'reference', data: images }, small);
+    const torchCpu = new Map<string, number>();
+    const torchMs = new Map<string, number>();
+    // the proxies one at a time, then (when several are asked) all of them on each network together:
+    // rbflex computes snip, grad_norm, fisher and grasp from one pass, torch runs each proxy's own
+    const rows: ProxyName[][] = [...proxies.map((p) => [p]), ...(proxies.length > 1 ? [proxies] : [])];
+    for (const row of rows) {
+      const p = row.length === 1 ? row[0]! : 'together';
+      const scorer = new Scorer({ space: 'nb201', build: { dataset: 'cifar10' }, proxies: row, settings: { gammaK: 1, gammaQ: 1, taps: 'reference' }, backend: 'onnx', seed: '1', threads, proxyInputs: 'reference', data: images }, small);
       for (const a of archs.slice(0, 2)) await scorer.score(a);
       const ours: number[] = [];
       const oursCpu: number[] = [];
@@ -63,21 +70,29 @@ async function main(): Promise<void> {
       }
       let theirs = NaN;
       let theirsCpu = NaN;
-      if (!args.includes('--no-peer') && p !== 'logsynflow') {
+      if (row.length > 1) {
+        const known = row.filter((q) => torchCpu.has(q));
+        theirs = known.length === row.length ? known.reduce((t, q) => t + torchMs.get(q)!, 0) : NaN;
+        theirsCpu = known.length === row.length ? known.reduce((t, q) => t + torchCpu.get(q)!, 0) : NaN;
+      } else if (!args.includes('--no-peer') && p !== 'logsynflow') {
         const r = spawnSync(get('--python', '/usr/bin/python3'), [join(root, 'bench', 'peer', 'zc_torch.py'), '--archs', join(tmp, 'archs.txt'), '--images', join(tmp, 'images.bin'), '--shape', '32,3,32,32', '--proxy', p, '--threads', String(threads)], { encoding: 'utf8', maxBuffer: 1 << 26 });
         if (r.status === 0) {
           const j = JSON.parse(r.stdout) as { ms: number[]; cpu_ms: number[] };
           theirs = median(j.ms);
           theirsCpu = median(j.cpu_ms);
+          torchMs.set(p, theirs);
+          torchCpu.set(p, theirsCpu);
         }
         else process.stderr.write(`torch peer failed for ${p}: ${r.stderr.split('\n').slice(-3).join(' ')}\n`);
       }
       const o = median(ours);
       const oc = median(oursCpu);
+      if (row.length > 1) console.log(`together = ${row.join(', ')} on each network (torch: the sum of its per-proxy medians)`);
       console.log(`${p.padEnd(12)} ${o.toFixed(1).padStart(13)} ${theirs.toFixed(1).padStart(14)} ${(theirs / o).toFixed(2).padStart(9)}x ${oc.toFixed(1).padStart(15)} ${theirsCpu.toFixed(1).padStart(14)} ${(theirsCpu / oc).toFixed(2).padStart(13)}x`);
     }
     // every proxy at once, one worker per core: throughput and the full-space estimate
     const allN = Number(get('--all-archs', '30'));
+    if (allN <= 0) return;
     const all: ProxyName[] = [...PROXY_NAMES];
     const session = new ScoringSession({ space: 'nb201', build: { dataset: 'cifar10' }, images: small, data: images, proxies: all, seed: '1' });
     const t0 = performance.now();
