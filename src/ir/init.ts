@@ -46,12 +46,7 @@ export function initWeights(g: Graph, seed: string): Weights {
       }
     } else {
       // the values of (2 * rng.nextFloat24() - 1) * bound, drawn in bulk
-      const b = p.init.bound;
-      for (let i = 0; i < arr.length; i += CHUNK) {
-        const n = Math.min(CHUNK, arr.length - i);
-        const u = rng.fillU32(n === CHUNK ? buf : buf.subarray(0, n));
-        for (let k = 0; k < n; k++) arr[i + k] = (2 * ((u[k]! >>> 8) * 5.9604644775390625e-8) - 1) * b;
-      }
+      rng.fillUniform(arr, p.init.bound);
     }
     const entry = byNode.get(p.node) ?? {};
     entry[p.role] = arr;

@@ -80,6 +80,36 @@ export class Rng {
     return out;
   }
 
+  /**
+   * out[i] = (2 * nextFloat24() - 1) * bound for each i in order, the same values as that loop
+   * (weight initialisation): generation and conversion fused, no intermediate buffer.
+   */
+  fillUniform(out: Float32Array, bound: number): Float32Array {
+    let a = this.a;
+    let b = this.b;
+    let c = this.c;
+    let d = this.d;
+    const n = out.length;
+    for (let i = 0; i < n; i++) {
+      const m = Math.imul(b, 5);
+      const u = Math.imul((m << 7) | (m >>> 25), 9) >>> 8;
+      // 2 * (u * 2^-24) - 1, exactly (power-of-two scaling)
+      out[i] = (u * 1.1920928955078125e-7 - 1) * bound;
+      const t = b << 9;
+      c ^= a;
+      d ^= b;
+      b ^= c;
+      a ^= d;
+      c ^= t;
+      d = (d << 11) | (d >>> 21);
+    }
+    this.a = a;
+    this.b = b;
+    this.c = c;
+    this.d = d;
+    return out;
+  }
+
   /** uniform in [0, 1) with 24 random bits (float32-exact) */
   nextFloat24(): number {
     return (this.nextU32() >>> 8) * 5.9604644775390625e-8;

@@ -21,7 +21,7 @@ import { type LoweringContext, lowerTransformer } from './export-transformer.js'
 import type { Choice } from '../../ir/skeleton.js';
 import { ProtoWriter } from './protobuf.js';
 import { ACTIVATION_REPEATS_KEY, REFERENCE_TAPS_KEY } from '../../onnx-import/tap-metadata.js';
-import { DOUBLE, REDUCED_Y, type ReduceConsts, type ReduceKind, type ReduceSpec, type ReduceTerm, pairMatrix, reduceNodes, reducedOutput, sumTerms } from './reduce.js';
+import { DOUBLE, REDUCED_Y, type ReduceConsts, type ReduceKind, type ReduceSpec, type ReduceTerm, FLT_MIN, pairMatrix, reduceNodes, reducedOutput, sumTerms } from './reduce.js';
 
 export const OPSET = 20;
 /** the oldest opset exportOnnx can write (HardSwish is opset 14) */
@@ -340,6 +340,9 @@ export function exportOnnx(g: Graph, weights: Weights, opts: ExportOptions): Exp
       axis1: typedConst(INT64, [1], [1]),
       fzero: floatConst([0], []),
       tiny: floatConst([1e-30], []),
+      tiny2: floatConst([FLT_MIN], []),
+      column: typedConst(INT64, [-1, 1], [2]),
+      flat: typedConst(INT64, [-1], [1]),
       zeros: typedConst(DOUBLE, new Array<number>(P).fill(0), [P]),
       count: (c) => typedConst(DOUBLE, [c], []),
     };

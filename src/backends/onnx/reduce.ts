@@ -3,8 +3,10 @@
  * computes, per tapped tensor, the small per-pair quantities the reducible proxies need:
  *
  * - `distances`: sum over columns k of ((x_ik - x_jk) / (max_k - min_k))^2, the min-max normalised
- *   squared distance of SPEC section 1 (RBFleX); a constant column adds 0 (its differences are 0,
- *   divided by max(range, 1e-30)), a non-finite value makes its pairs NaN;
+ *   squared distance of SPEC section 1 (RBFleX), computed as sum_k d_k^2 / range_k^2; a constant
+ *   column adds 0 (its differences are 0, divided by max(range^2, FLT_MIN)); a column whose range is
+ *   below 1.1e-19 (range^2 under float32's normal range) adds less than its float64 share; a
+ *   non-finite value makes its pairs NaN;
  * - `hamming`: the number of columns where (x_ik > 0) != (x_jk > 0) (NASWOT's binary codes; exact).
  *
  * Pairs are (0,1), (0,2), ..., (1,2), ... as in proxies/rbflex.ts. Per tensor the work is float32
@@ -52,6 +54,11 @@ export interface ReduceConsts {
   /** float scalars 0 and 1e-30 */
   fzero: string;
   tiny: string;
+  /** float scalar FLT_MIN (smallest normal float32): the floor of a squared column range */
+  tiny2: string;
+  /** int64 shapes [-1, 1] (a column vector) and [-1] (flat) for Reshape */
+  column: string;
+  flat: string;
   /** double [P] zeros */
   zeros: string;
   /** a double scalar constant with this value */
@@ -76,13 +83,16 @@ export function pairMatrix(n: number): number[] {
  */
 export const WIDE_COLUMNS = 65_536;
 
+/** The smallest normal float32: squared column ranges are floored there (ranges below 1.1e-19). */
+export const FLT_MIN = 1.1754943508222875e-38;
+
 /**
  * Nodes computing the reduction of value `x` (shape [N, ...], float32, `columns` values per image)
  * into `out` (double [P]). `p` prefixes the intermediate names.
  */
 export function reduceNodes(kind: ReduceKind, x: string, out: string, p: string, c: ReduceConsts, columns: number): NodeSpec[] {
   const nodes: NodeSpec[] = [{ op: 'Flatten', inputs: [x], outputs: [`${p}f`], attrs: [{ name: 'axis', i: 1 }] }];
-  if (kind === 'distances') {
+  if (kind === 'distances' && columns > WIDE_COLUMNS) {
     // column min and max as element-wise Min/Max of the N rows (much faster than ReduceMin over axis 0)
     const rows = Array.from({ length: c.n }, (_, i) => `${p}row${i}`);
     nodes.push(
@@ -94,15 +104,33 @@ export function reduceNodes(kind: ReduceKind, x: string, out: string, p: string,
       { op: 'Reciprocal', inputs: [`${p}rt`], outputs: [`${p}inv`] },
       { op: 'MatMul', inputs: [c.pairMatrix, `${p}f`], outputs: [`${p}d`] },
       { op: 'Mul', inputs: [`${p}d`, `${p}inv`], outputs: [`${p}t`] },
+      { op: 'Cast', inputs: [`${p}t`], outputs: [`${p}t64`], attrs: [{ name: 'to', i: DOUBLE }] },
+      { op: 'ReduceSumSquare', inputs: [`${p}t64`, c.axis1], outputs: [out], attrs: [{ name: 'keepdims', i: 0 }] },
     );
-    if (columns > WIDE_COLUMNS) {
-      nodes.push(
-        { op: 'Cast', inputs: [`${p}t`], outputs: [`${p}t64`], attrs: [{ name: 'to', i: DOUBLE }] },
-        { op: 'ReduceSumSquare', inputs: [`${p}t64`, c.axis1], outputs: [out], attrs: [{ name: 'keepdims', i: 0 }] },
-      );
-      return nodes;
-    }
-    nodes.push({ op: 'ReduceSumSquare', inputs: [`${p}t`, c.axis1], outputs: [`${p}s`], attrs: [{ name: 'keepdims', i: 0 }] });
+    return nodes;
+  }
+  if (kind === 'distances') {
+    // d = pair differences (one MatMul with the +-1 pair matrix, exact float32 subtractions);
+    // the column range is the largest |x_i - x_j| over pairs, so range^2 = max over pairs of d^2
+    // (element-wise Max of the P rows: exactly the square of max - min); the sum over columns of
+    // d^2 / range^2 is one matrix-vector product. Half the memory passes of normalising first.
+    const P = (c.n * (c.n - 1)) / 2;
+    const rows = Array.from({ length: P }, (_, i) => `${p}sq${i}`);
+    nodes.push(
+      { op: 'MatMul', inputs: [c.pairMatrix, `${p}f`], outputs: [`${p}d`] },
+      { op: 'Mul', inputs: [`${p}d`, `${p}d`], outputs: [`${p}sq`] },
+      ...(P === 1
+        ? [{ op: 'Identity', inputs: [`${p}sq`], outputs: [`${p}r2`] }]
+        : [
+            { op: 'Split', inputs: [`${p}sq`], outputs: rows, attrs: [{ name: 'axis', i: 0 }, { name: 'num_outputs', i: P }] },
+            { op: 'Max', inputs: rows, outputs: [`${p}r2`] },
+          ]),
+      { op: 'Max', inputs: [`${p}r2`, c.tiny2], outputs: [`${p}r2t`] },
+      { op: 'Reciprocal', inputs: [`${p}r2t`], outputs: [`${p}w`] },
+      { op: 'Reshape', inputs: [`${p}w`, c.column], outputs: [`${p}wc`] },
+      { op: 'MatMul', inputs: [`${p}sq`, `${p}wc`], outputs: [`${p}s1`] },
+      { op: 'Reshape', inputs: [`${p}s1`, c.flat], outputs: [`${p}s`] },
+    );
   } else {
     nodes.push(
       { op: 'Greater', inputs: [`${p}f`, c.fzero], outputs: [`${p}gt`] },
