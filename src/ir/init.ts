@@ -20,37 +20,34 @@ export interface Weights {
  */
 export function initWeights(g: Graph, seed: string): Weights {
   const rng = new Rng(seed);
-  const buf = new Uint32Array(CHUNK);
   const specs = paramSpecs(g);
   const byNode = new Map<number, { weight?: Float32Array; bias?: Float32Array }>();
   for (const p of specs) {
     const arr = new Float32Array(p.size);
-    if (p.init.kind === 'const') {
-      arr.fill(p.init.value);
-    } else if (p.init.kind === 'normal') {
-      // Box-Muller, both values of each pair (32-bit uniforms: plenty for float32 weights)
-      const std = p.init.std;
-      for (let i = 0; i < arr.length; i += CHUNK) {
-        const u = rng.fillU32(buf);
-        const end = Math.min(arr.length, i + CHUNK);
-        for (let j = i, k = 0; j < end; j += 2, k += 2) {
-          const r = Math.sqrt(-2 * Math.log((u[k]! + 1) * 2.3283064365386963e-10)) * std;
-          const t = 2 * Math.PI * u[k + 1]! * 2.3283064365386963e-10;
-          arr[j] = r * Math.cos(t);
-          if (j + 1 < end) arr[j + 1] = r * Math.sin(t);
-        }
-      }
-      if (p.init.zeroRow !== undefined) {
-        const cols = p.shape[p.shape.length - 1]!;
-        arr.fill(0, p.init.zeroRow * cols, (p.init.zeroRow + 1) * cols);
-      }
-    } else {
-      // the values of (2 * rng.nextFloat24() - 1) * bound, drawn in bulk
-      rng.fillUniform(arr, p.init.bound);
-    }
-    const entry = byNode.get(p.node) ?? {};
-    entry[p.role] = arr;
-    byNode.set(p.node, entry);
+    const init = p.init;
+    if (init.kind === 'const') arr.fill(init.value);
+    else if (init.kind === 'normal') fillNormal(rng, arr, init.std, init.zeroRow === undefined ? -1 : init.zeroRow, p.shape[p.shape.length - 1]!);
+    // the values of (2 * rng.nextFloat24() - 1) * bound, drawn in bulk
+    else rng.fillUniform(arr, init.bound);
+    const entry = byNode.get(p.node);
+    if (entry) entry[p.role] = arr;
+    else byNode.set(p.node, { [p.role]: arr });
   }
   return { specs, byNode, seed };
+}
+
+/** Box-Muller, both values of each pair (32-bit uniforms: plenty for float32 weights), CHUNK uniforms per draw. */
+function fillNormal(rng: Rng, arr: Float32Array, std: number, zeroRow: number, cols: number): void {
+  const buf = new Uint32Array(CHUNK);
+  for (let i = 0; i < arr.length; i += CHUNK) {
+    const u = rng.fillU32(buf);
+    const end = Math.min(arr.length, i + CHUNK);
+    for (let j = i, k = 0; j < end; j += 2, k += 2) {
+      const r = Math.sqrt(-2 * Math.log((u[k]! + 1) * 2.3283064365386963e-10)) * std;
+      const t = 2 * Math.PI * u[k + 1]! * 2.3283064365386963e-10;
+      arr[j] = r * Math.cos(t);
+      if (j + 1 < end) arr[j + 1] = r * Math.sin(t);
+    }
+  }
+  if (zeroRow >= 0) arr.fill(0, zeroRow * cols, (zeroRow + 1) * cols);
 }

@@ -168,7 +168,7 @@ export interface ExportOptions {
    * are the summed per-pair vectors instead of the tapped tensors.
    */
   reduce?: { spec: ReduceSpec; n: number };
-  /** choice points of a skeleton graph (ir/skeleton.ts): each becomes an If cascade on input `select` */
+  /** choice points of a skeleton graph (ir/skeleton.ts): each becomes a balanced tree of If nodes on input `select` */
   choices?: readonly Choice[];
 }
 
@@ -203,7 +203,7 @@ export interface ExportedModel {
 
 /**
  * Layout of the `select` input: each group of choices (Choice.group; a choice without one is its
- * own group) has (branches - 1) cascade conditions, one-hot.
+ * own group) has (branches - 1) conditions, one-hot (the last branch has none).
  */
 export function selectLayout(choices: readonly Choice[]): { offsets: number[]; length: number } {
   const groupAt = new Map<string, number>();
@@ -382,7 +382,7 @@ export function exportOnnx(g: Graph, weights: Weights, opts: ExportOptions): Exp
     }
   };
 
-  // choices (ir/skeleton.ts): branch nodes go to their own lists; the merge node becomes If cascades
+  // choices (ir/skeleton.ts): branch nodes go to their own lists; the merge node becomes a tree of If nodes
   const listOf = new Map<number, NodeSpec[]>();
   const branchLists = choices.map((c) =>
     c.branches.map((b) => {
@@ -398,7 +398,7 @@ export function exportOnnx(g: Graph, weights: Weights, opts: ExportOptions): Exp
   if (choices.length > 0) graphInputs.push({ name: SELECT_INPUT, dims: [condOffset.length], elem: BOOL });
   const emitChoice = (k: number, out: string): void => {
     const c = choices[k]!;
-    const last = c.branches.length - 1;
+    if (c.branches.length < 2) throw new Error(`${g.label}: choice ${k} has ${c.branches.length} branch(es), needs at least 2`);
     const keys = rawConcat ? rawKeys.map((r) => r.key) : reduceKeys.map((r) => r.key);
     const elem = (i: number): number => (i === 0 || rawConcat ? FLOAT : DOUBLE);
     const branchGraph = (b: number, names: string[]): SubgraphSpec => {
@@ -408,24 +408,43 @@ export function exportOnnx(g: Graph, weights: Weights, opts: ExportOptions): Exp
       keys.forEach((key, i) => list.push(...combine(terms?.get(key) ?? [], names[i + 1]!, `${names[i + 1]}.`)));
       return { name: `${out}_b${b}`, nodes: list, outputs: names.map((name, i) => ({ name, elem: elem(i) })) };
     };
-    const cascade = (b: number, names: string[]): NodeSpec => {
-      // one condition value per (group, branch), shared by the choices of a group
-      const cond = `sel.${condOffsets[k]! + b}`;
+    // one condition value per (group, branch range), shared by the choices of a group: the
+    // select bit of a branch, or the Or of the bits of a range (the last branch has no bit)
+    const condOf = (lo: number, hi: number): string => {
+      const cond = hi === lo + 1 ? `sel.${condOffsets[k]! + lo}` : `sel.${condOffsets[k]! + lo}-${condOffsets[k]! + hi - 1}`;
       if (!conds.has(cond)) {
         conds.add(cond);
-        mainNodes.push({ op: 'Gather', inputs: [SELECT_INPUT, typedConst(INT64, [condOffsets[k]! + b], [])], outputs: [cond], attrs: [{ name: 'axis', i: 0 }] });
+        if (hi === lo + 1) {
+          mainNodes.push({ op: 'Gather', inputs: [SELECT_INPUT, typedConst(INT64, [condOffsets[k]! + lo], [])], outputs: [cond], attrs: [{ name: 'axis', i: 0 }] });
+        } else {
+          const mid = lo + Math.ceil((hi - lo) / 2);
+          mainNodes.push({ op: 'Or', inputs: [condOf(lo, mid), condOf(mid, hi)], outputs: [cond] });
+        }
       }
-      const thenG = branchGraph(b, names.map((x) => `${x}@${b}`));
-      let elseG: SubgraphSpec;
-      if (b + 1 === last) elseG = branchGraph(last, names.map((x) => `${x}@${last}`));
-      else {
-        const inner = names.map((x) => `${x}@e${b}`);
-        elseG = { name: `${out}_e${b}`, nodes: [cascade(b + 1, inner)], outputs: inner.map((name, i) => ({ name, elem: elem(i) })) };
-      }
-      return { op: 'If', inputs: [cond], outputs: names, attrs: [{ name: 'then_branch', g: thenG }, { name: 'else_branch', g: elseG }] };
+      return cond;
+    };
+    // branches [lo, hi) as a balanced tree of If nodes (depth ceil(log2(branches))): the left part
+    // holds no more branches than the right, so the left range never contains the bitless last branch
+    const tree = (lo: number, hi: number, names: string[]): SubgraphSpec | NodeSpec => {
+      if (hi === lo + 1) return branchGraph(lo, names.map((x) => `${x}@${lo}`));
+      const mid = lo + Math.floor((hi - lo) / 2);
+      const sub = (a: number, b: number, tag: string): SubgraphSpec => {
+        const t = tree(a, b, names.map((x) => `${x}@${tag}`));
+        if ('nodes' in t) return t;
+        return { name: `${out}_${tag}`, nodes: [t], outputs: t.outputs.map((name, i) => ({ name, elem: elem(i) })) };
+      };
+      return {
+        op: 'If',
+        inputs: [condOf(lo, mid)],
+        outputs: names,
+        attrs: [
+          { name: 'then_branch', g: sub(lo, mid, `t${lo}-${mid}`) },
+          { name: 'else_branch', g: sub(mid, hi, `t${mid}-${hi}`) },
+        ],
+      };
     };
     const names = [out, ...keys.map((key) => `${out}.${key}`)];
-    mainNodes.push(cascade(0, names));
+    mainNodes.push(tree(0, c.branches.length, names) as NodeSpec);
     keys.forEach((key, i) => addTerm(mainNodes, key, { value: names[i + 1]!, count: 1 }));
   };
 
