@@ -408,43 +408,101 @@ export function exportOnnx(g: Graph, weights: Weights, opts: ExportOptions): Exp
       keys.forEach((key, i) => list.push(...combine(terms?.get(key) ?? [], names[i + 1]!, `${names[i + 1]}.`)));
       return { name: `${out}_b${b}`, nodes: list, outputs: names.map((name, i) => ({ name, elem: elem(i) })) };
     };
-    // one condition value per (group, branch range), shared by the choices of a group: the
-    // select bit of a branch, or the Or of the bits of a range (the last branch has no bit)
-    const condOf = (lo: number, hi: number): string => {
-      const cond = hi === lo + 1 ? `sel.${condOffsets[k]! + lo}` : `sel.${condOffsets[k]! + lo}-${condOffsets[k]! + hi - 1}`;
-      if (!conds.has(cond)) {
-        conds.add(cond);
-        if (hi === lo + 1) {
-          mainNodes.push({ op: 'Gather', inputs: [SELECT_INPUT, typedConst(INT64, [condOffsets[k]! + lo], [])], outputs: [cond], attrs: [{ name: 'axis', i: 0 }] });
-        } else {
-          const mid = lo + Math.ceil((hi - lo) / 2);
-          mainNodes.push({ op: 'Or', inputs: [condOf(lo, mid), condOf(mid, hi)], outputs: [cond] });
+    // one condition value per (group, set of branches), shared by the choices of a group: "the
+    // picked branch is in the set", from the one-hot select bits (the last branch has no bit: a set
+    // holding it tests that no bit of the other branches is set)
+    const last = c.branches.length - 1;
+    const off = condOffsets[k]!;
+    const condOf = (set: readonly number[]): string => {
+      const has = set.includes(last);
+      const bits = has ? Array.from({ length: last }, (_, i) => i).filter((i) => !set.includes(i)) : [...set];
+      const anyOf = (bs: number[]): string => {
+        const name = `sel.${bs.map((i) => off + i).join('|')}`;
+        if (!conds.has(name)) {
+          conds.add(name);
+          if (bs.length === 1) {
+            mainNodes.push({ op: 'Gather', inputs: [SELECT_INPUT, typedConst(INT64, [off + bs[0]!], [])], outputs: [name], attrs: [{ name: 'axis', i: 0 }] });
+          } else {
+            const h = Math.ceil(bs.length / 2);
+            mainNodes.push({ op: 'Or', inputs: [anyOf(bs.slice(0, h)), anyOf(bs.slice(h))], outputs: [name] });
+          }
         }
-      }
-      return cond;
-    };
-    // branches [lo, hi) as a balanced tree of If nodes (depth ceil(log2(branches))): the left part
-    // holds no more branches than the right, so the left range never contains the bitless last branch
-    const tree = (lo: number, hi: number, names: string[]): SubgraphSpec | NodeSpec => {
-      if (hi === lo + 1) return branchGraph(lo, names.map((x) => `${x}@${lo}`));
-      const mid = lo + Math.floor((hi - lo) / 2);
-      const sub = (a: number, b: number, tag: string): SubgraphSpec => {
-        const t = tree(a, b, names.map((x) => `${x}@${tag}`));
-        if ('nodes' in t) return t;
-        return { name: `${out}_${tag}`, nodes: [t], outputs: t.outputs.map((name, i) => ({ name, elem: elem(i) })) };
+        return name;
       };
+      if (!has) return anyOf(bits);
+      const name = `sel.not.${bits.map((i) => off + i).join('|')}`;
+      if (!conds.has(name)) {
+        conds.add(name);
+        mainNodes.push({ op: 'Not', inputs: [anyOf(bits)], outputs: [name] });
+      }
+      return name;
+    };
+    const wrap = (t: SubgraphSpec | NodeSpec, tag: string): SubgraphSpec =>
+      'nodes' in t ? t : { name: `${out}_${tag}`, nodes: [t], outputs: t.outputs.map((name, i) => ({ name, elem: elem(i) })) };
+    // the branches in `set` as a balanced tree of If nodes (depth ceil(log2(size)))
+    const tree = (set: readonly number[], names: string[]): SubgraphSpec | NodeSpec => {
+      if (set.length === 1) return branchGraph(set[0]!, names.map((x) => `${x}@${set[0]}`));
+      const left = set.slice(0, Math.floor(set.length / 2));
+      const right = set.slice(left.length);
+      const tag = (part: readonly number[]): string => `t${part.join('.')}`;
       return {
         op: 'If',
-        inputs: [condOf(lo, mid)],
+        inputs: [condOf(left)],
         outputs: names,
         attrs: [
-          { name: 'then_branch', g: sub(lo, mid, `t${lo}-${mid}`) },
-          { name: 'else_branch', g: sub(mid, hi, `t${mid}-${hi}`) },
+          { name: 'then_branch', g: wrap(tree(left, names.map((x) => `${x}@${tag(left)}`)), tag(left)) },
+          { name: 'else_branch', g: wrap(tree(right, names.map((x) => `${x}@${tag(right)}`)), tag(right)) },
         ],
       };
     };
+    // "scale" branches: x itself (an empty branch) or x * 0 (a lone untapped zero node of x's
+    // shape), all of one value x. Two or more are one subgraph computing x * s, s = 1 when an
+    // identity branch is picked, else 0 (bit-identical to both), beside a tree of the others.
+    const scaleOf = (b: number): { value: number; factor: number } | undefined => {
+      const br = c.branches[b]!;
+      if (br.to === br.from) return { value: br.output, factor: 1 };
+      const z = g.nodes[br.from]!;
+      if (br.to !== br.from + 1 || br.output !== z.id || z.op.kind !== 'zero' || z.taps.reference > 0 || z.taps.activations > 0) return undefined;
+      const x = g.nodes[z.inputs[0]!]!;
+      return x.shape.length === z.shape.length && x.shape.every((d, i) => d === z.shape[i]) ? { value: x.id, factor: 0 } : undefined;
+    };
+    const all = c.branches.map((_, b) => b);
+    const scales = all.map(scaleOf);
+    const scaleSet = all.filter((b) => scales[b] && scales[b]!.value === scales.find((x) => x)!.value);
+    const others = all.filter((b) => !scaleSet.includes(b));
     const names = [out, ...keys.map((key) => `${out}.${key}`)];
-    mainNodes.push(tree(0, c.branches.length, names) as NodeSpec);
+    if (scaleSet.length < 2 || others.length === 0) {
+      mainNodes.push(tree(all, names) as NodeSpec);
+    } else {
+      const ones = scaleSet.filter((b) => scales[b]!.factor === 1);
+      let factor: string;
+      if (ones.length === 0) factor = floatConst([0], []);
+      else {
+        factor = `${condOf(ones)}.f`;
+        if (!conds.has(factor)) {
+          conds.add(factor);
+          mainNodes.push({ op: 'Cast', inputs: [condOf(ones)], outputs: [factor], attrs: [{ name: 'to', i: FLOAT }] });
+        }
+      }
+      const sn = names.map((x) => `${x}@s`);
+      const scaled: SubgraphSpec = {
+        name: `${out}_s`,
+        nodes: [
+          { op: 'Mul', inputs: [valueOf.get(scales[scaleSet[0]!]!.value)!, factor], outputs: [sn[0]!] },
+          ...keys.flatMap((_, i) => combine([], sn[i + 1]!, `${sn[i + 1]}.`)),
+        ],
+        outputs: sn.map((name, i) => ({ name, elem: elem(i) })),
+      };
+      mainNodes.push({
+        op: 'If',
+        inputs: [condOf(others)],
+        outputs: names,
+        attrs: [
+          { name: 'then_branch', g: wrap(tree(others, names.map((x) => `${x}@o`)), 'o') },
+          { name: 'else_branch', g: scaled },
+        ],
+      });
+    }
     keys.forEach((key, i) => addTerm(mainNodes, key, { value: names[i + 1]!, count: 1 }));
   };
 
