@@ -26,7 +26,7 @@ export function initWeights(g: Graph, seed: string): Weights {
     const arr = new Float32Array(p.size);
     const init = p.init;
     if (init.kind === 'const') arr.fill(init.value);
-    else if (init.kind === 'normal') fillNormal(rng, arr, init.std, init.zeroRow === undefined ? -1 : init.zeroRow, p.shape[p.shape.length - 1]!);
+    else if (init.kind === 'normal') boxMullerFill(rng, arr, init.std, init.zeroRow === undefined ? -1 : init.zeroRow, p.shape[p.shape.length - 1]!);
     // the values of (2 * rng.nextFloat24() - 1) * bound, drawn in bulk
     else rng.fillUniform(arr, init.bound);
     const entry = byNode.get(p.node);
@@ -37,7 +37,7 @@ export function initWeights(g: Graph, seed: string): Weights {
 }
 
 /** Box-Muller, both values of each pair (32-bit uniforms: plenty for float32 weights), CHUNK uniforms per draw. */
-function fillNormal(rng: Rng, arr: Float32Array, std: number, zeroRow: number, cols: number): void {
+function boxMullerFill(rng: Rng, arr: Float32Array, std: number, zeroRow: number, cols: number): void {
   const buf = new Uint32Array(CHUNK);
   for (let i = 0; i < arr.length; i += CHUNK) {
     const u = rng.fillU32(buf);
