@@ -17,15 +17,21 @@ const { md5, train_first_k: trainK } = fixtureExpected<{ download: { md5: string
 let server: Server;
 let base = '';
 let requests = 0;
+/** set by a test's progress callback when the download's first bytes arrived */
+let firstChunkSeen = false;
 
 before(async () => {
   server = createServer((req, res) => {
     requests++;
     if (req.url === '/cifar-10-binary.tar.gz') {
       res.writeHead(200, { 'content-length': archive.length, 'content-type': 'application/gzip' });
-      // two chunks, so progress is reported more than once
+      // two chunks, so progress is reported more than once: the second waits until the client has
+      // reported the first (a loaded machine would otherwise deliver both in one read), at most 2 s
+      firstChunkSeen = false;
       res.write(archive.subarray(0, 4000));
-      setTimeout(() => res.end(archive.subarray(4000)), 5);
+      const t0 = Date.now();
+      const rest = () => (firstChunkSeen || Date.now() - t0 > 2000 ? res.end(archive.subarray(4000)) : setTimeout(rest, 2));
+      setTimeout(rest, 2);
     } else if (req.url === '/moved') {
       res.writeHead(302, { location: '/cifar-10-binary.tar.gz' });
       res.end();
@@ -62,7 +68,10 @@ test('download: fetch, verify the MD5, show progress, unpack, then read from the
     seed: 11,
     cacheDir,
     mirror: { url: `${base}/moved`, md5 },
-    onProgress: (p) => seen.push({ ...p }),
+    onProgress: (p) => {
+      if (p.phase === 'download') firstChunkSeen = true;
+      seen.push({ ...p });
+    },
   });
   assert.ok(existsSync(join(cacheDir, 'cifar-10-batches-bin', 'data_batch_5.bin')));
   assert.ok(existsSync(join(cacheDir, 'cifar-10-binary.tar.gz')), 'verified archive kept');
