@@ -10,26 +10,13 @@
 import * as ort from 'onnxruntime-node';
 import { exportOnnx } from '../src/backends/onnx/export.js';
 import { SkeletonSessions } from '../src/backends/onnx/reduced.js';
-import { loadImages } from '../src/data/index.js';
 import { initWeights } from '../src/ir/init.js';
 import { weightSeed } from '../src/search/scorer.js';
 import { nb201 } from '../src/spaces/nb201.js';
-import { Rng } from '../src/util/rng.js';
+import { cpuMs, median, nb201RunSetup } from './nb201-run-setup.js';
 
-const arg = (k: string, d: number): number => {
-  const i = process.argv.indexOf(k);
-  return i >= 0 ? Number(process.argv[i + 1]) : d;
-};
-const K = arg('--archs', 30);
-const reps = arg('--reps', 5);
-const images = await loadImages('synthetic', { dataset: 'cifar10', n: 3, seed: '1' } as never);
-const input = new ort.Tensor('float32', images.data, [3, 3, 32, 32]);
-const archs = new Rng('reduce-cost').sample(nb201.size, K).map((i) => nb201.archAt(i));
-const cpu = (): number => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-};
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const { K, reps, images, input, archs } = await nb201RunSetup({ rngSeed: 'reduce-cost', archs: 30 });
+const cpu = cpuMs;
 const variants = ['skeleton, rbflex reduction', 'skeleton, classifier input only', 'per-network, no taps'] as const;
 const perVariant: Record<string, number[]> = Object.fromEntries(variants.map((v) => [v, []]));
 const skel = nb201.skeleton!();
