@@ -7,7 +7,6 @@ import { countParams, numel } from '../ir/analysis.js';
 import type { Weights } from '../ir/init.js';
 import type { Graph, Node } from '../ir/types.js';
 import { gaussianImages, initWeightsScheme } from './init-schemes.js';
-import { expressivityOf, expressivityProgressivity } from './az-nas.js';
 import { MecoPass, type MecoTensor, mecoOptScore, mecoScore } from './meco.js';
 import { once } from './pass-memo.js';
 import { Rng } from '../util/rng.js';
@@ -150,24 +149,4 @@ export function cellFeatureNodes(g: Graph): number[] | undefined {
   const stem = g.nodes[firstCellNode]!.inputs[0]!;
   if (g.nodes[stem]!.name.startsWith('cells.')) return undefined;
   return [stem, ...cells];
-}
-
-/** AZ-NAS's forward part: N(0,1) inputs and kaiming-normal weights from `seed`, BatchNorm over the batch. */
-export async function azForwardRun(
-  g: Graph,
-  seed: string,
-  backend: Backend,
-  n: number,
-): Promise<{ expressivity: number; progressivity: number; features: number[] }> {
-  const features = cellFeatureNodes(g);
-  if (!features) throw new Error(`${g.label}: az-nas reads the stem and cell outputs (cells.<i> nodes); this network has no such structure`);
-  const [c, h, wd] = g.nodes[g.input]!.shape as [number, number, number];
-  const w = initWeightsScheme(g, seed, 'kaiming-normal-fan-in');
-  const x = gaussianImages(n, c, h, wd, `${seed}/az-x`);
-  const f = await backend.forward(g, w, { n, c, h, w: wd, data: x, id: 'az-x' }, { taps: [], bn: 'batch', nodes: features });
-  const scores = features.map((id) => {
-    const [fc, fh, fw] = g.nodes[id]!.shape as [number, number, number];
-    return expressivityOf({ data: f.nodes!.get(id)!.data, n, c: fc, h: fh, w: fw });
-  });
-  return { ...expressivityProgressivity(scores), features };
 }
