@@ -5,12 +5,20 @@
  * returning raw taps, reduced in float64 on the host (proxies/rbflex.ts, proxies/naswot.ts).
  * Archs go in a seeded random order and each result is appended to --out (JSONL), so a partial
  * run is a uniform sample and a rerun resumes. `--summary` prints the gaps and discordant pairs.
+ * `--ties` rescoring each RBFleX pair the two paths order differently through two other forwards:
+ * the float64 reference interpreter and a per-network onnxruntime session (other float32 kernels),
+ * both reduced in float64, and counts which order each forward gives: whether such a pair is
+ * resolved by the float32 forward at all.
  *
  *   nice -n 10 node dist/bench/agree-full.js --out agree.jsonl [--limit K]
  *   node dist/bench/agree-full.js --out agree.jsonl --summary
+ *   node dist/bench/agree-full.js --out agree.jsonl --ties
  */
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { OnnxBackend } from '../src/backends/onnx/backend.js';
 import { SkeletonSessions } from '../src/backends/onnx/reduced.js';
+import { ReferenceBackend } from '../src/backends/reference.js';
+import type { Backend } from '../src/backends/types.js';
 import { loadImages } from '../src/data/index.js';
 import { initWeights } from '../src/ir/init.js';
 import { REFERENCE_GAMMAS, blocksFor } from '../src/proxies/index.js';
@@ -90,13 +98,69 @@ if (process.argv.includes('--summary')) {
   process.exit(0);
 }
 
-const limit = Number(arg('--limit') ?? nb201.size);
 const images = await loadImages(arg('--data') ?? '../shared/data/images/cifar10/cifar10_batch_0.png', { dataset: 'cifar10', n: 3, seed: '1' } as never);
+const { gammaK, gammaQ } = REFERENCE_GAMMAS;
+
+if (process.argv.includes('--ties')) {
+  // the pairs the in-graph path orders against the host path (same skeleton forward)
+  const rows = [...done.values()].filter((r) => r.rbflex[0] !== null && r.rbflex[1] !== null);
+  rows.sort((p, q) => p.rbflex[1] - q.rbflex[1]);
+  const pairs: [Row, Row][] = [];
+  for (let x = 0; x < rows.length; x++) {
+    for (let y = x + 1; y < rows.length && rows[y]!.rbflex[1] - rows[x]!.rbflex[1] < 1e-3; y++) {
+      const lo = rows[x]!;
+      const hi = rows[y]!;
+      if (hi.rbflex[1] !== lo.rbflex[1] && lo.rbflex[0] > hi.rbflex[0]) pairs.push([lo, hi]);
+    }
+  }
+  const forwards: [string, Backend][] = [
+    ['float64 interpreter', new ReferenceBackend()],
+    ['per-network onnxruntime', new OnnxBackend({ threads: 1 })],
+  ];
+  const memo = new Map<string, number[]>();
+  const rescore = async (arch: string): Promise<number[]> => {
+    const hit = memo.get(arch);
+    if (hit) return hit;
+    const g = nb201.build(arch);
+    const w = initWeights(g, weightSeed('1', 'nb201', arch));
+    const s: number[] = [];
+    for (const [, b] of forwards) {
+      const f = await b.forward(g, w, images, { taps: ['reference'], bn: 'per-image' });
+      s.push(rbflexScore(blocksFor(f, 'reference'), [{ data: f.y.data, size: f.y.size, count: 1 }], images.n, gammaK, gammaQ).score);
+    }
+    memo.set(arch, s);
+    return s;
+  };
+  const agreeHost = forwards.map(() => 0);
+  const agreeGraph = forwards.map(() => 0);
+  let maxHostGap = 0;
+  const maxShift = forwards.map(() => 0);
+  for (const [lo, hi] of pairs) {
+    const a = await rescore(lo.arch);
+    const b = await rescore(hi.arch);
+    maxHostGap = Math.max(maxHostGap, hi.rbflex[1] - lo.rbflex[1]);
+    forwards.forEach((_, k) => {
+      const order = Math.sign(b[k]! - a[k]!);
+      if (order === 1) agreeHost[k]!++; // the host path has hi above lo
+      if (order === -1) agreeGraph[k]!++; // the in-graph path has lo above hi
+      maxShift[k] = Math.max(maxShift[k]!, Math.abs(a[k]! - lo.rbflex[1]), Math.abs(b[k]! - hi.rbflex[1]));
+    });
+  }
+  console.log(`rbflex: ${pairs.length} pairs ordered differently by the in-graph and host reductions (largest host gap ${maxHostGap.toExponential(3)})`);
+  forwards.forEach(([name], k) => {
+    console.log(
+      `  ${name} forward: orders ${agreeHost[k]} as the host reduction, ${agreeGraph[k]} as the in-graph one; ` +
+        `its scores are up to ${maxShift[k]!.toExponential(3)} from the skeleton forward's host scores`,
+    );
+  });
+  process.exit(0);
+}
+
+const limit = Number(arg('--limit') ?? nb201.size);
 const order = new Rng('agree-full').sample(nb201.size, Math.min(limit, nb201.size));
 const skel = nb201.skeleton!();
 const sessions = new SkeletonSessions({ threads: 1 });
 const spec = { distances: ['reference' as const], hamming: ['activations' as const] };
-const { gammaK, gammaQ } = REFERENCE_GAMMAS;
 let k = 0;
 const t0 = performance.now();
 for (const i of order) {
