@@ -121,7 +121,7 @@ test('Scorer picks the skeleton path only for reducible proxies on a space with 
   assert.equal(usesSkeleton({ ...base, reduce: 'host' }), false);
   assert.equal(usesSkeleton({ ...base, backend: 'reference' }), false);
   assert.equal(usesSkeleton({ ...base, proxies: ['params', 'flops'] }), false, 'no forward pass at all');
-  assert.equal(usesSkeleton({ ...base, space: 'sss' }), false, 'no skeleton for sss yet');
+  assert.equal(usesSkeleton({ ...base, space: 'sss' }), true, 'sss: a dynamic-width skeleton');
   assert.ok(PROXIES.rbflex(base.settings).reduced);
   const graphKeys = proxyKeysOf(base, {});
   const hostKeys = proxyKeysOf({ ...base, reduce: 'host' }, {});

@@ -30,6 +30,12 @@ export interface Skeleton {
   key: string;
   /** the branch index of every choice for a canonical architecture id */
   picks(arch: string): number[];
+  /**
+   * Architectures differ in widths too (NATS-SSS): `graph` is built at the widest widths, every
+   * parameter (BatchNorm's too) enters as an input with symbolic dimensions, and an architecture's
+   * own tensors are fed at its own widths (src/backends/onnx/reduced.ts).
+   */
+  dynamic?: boolean;
 }
 
 /**

@@ -7,6 +7,7 @@
  * Enumeration order: base-8 digits (c/8 - 1), c1 most significant.
  */
 import { GraphBuilder } from '../ir/builder.js';
+import type { Skeleton } from '../ir/skeleton.js';
 import type { Graph } from '../ir/types.js';
 import { NB201_DATASETS, datasetSpec, genotypeOf, parseNb201 } from './nb201.js';
 import type { Rng } from '../util/rng.js';
@@ -59,16 +60,32 @@ export const sss: Space = {
     return mutateOne(parseSss(arch), SSS_CHANNELS, rng).join(':');
   },
   build(arch: string, opts: BuildOptions = {}): Graph {
-    const channels = parseSss(arch);
-    const ds = datasetSpec('sss', opts.dataset, NB201_DATASETS);
-    const b = new GraphBuilder(`sss:${channels.join(':')}`);
-    return tinyNetwork(
-      b,
-      SSS_GENOTYPE,
-      channels,
-      [false, true, false, true, false],
-      opts.classes ?? ds.classes,
-      opts.resolution ?? ds.size,
-    );
+    return sssNetwork(`sss:${parseSss(arch).join(':')}`, parseSss(arch), opts).graph;
+  },
+  /**
+   * One graph for every width: built at 64 everywhere, weights fed at the architecture's widths
+   * (Skeleton.dynamic); the only structural difference, a cell's skip edge from its input being the
+   * identity (c_in = c_out) or FactorizedReduce, is a choice in cells 2 and 4.
+   */
+  skeleton(opts: BuildOptions = {}): Skeleton {
+    const { graph, choices } = sssNetwork('sss:skeleton', Array<number>(5).fill(SSS_CHANNELS[SSS_CHANNELS.length - 1]!), opts, true);
+    return {
+      graph,
+      choices,
+      key: `sss:dynamic:${JSON.stringify(opts, Object.keys(opts).sort())}`,
+      dynamic: true,
+      picks: (arch) => {
+        const c = parseSss(arch);
+        // choices in build order: the skip edge of cell 2 (c2 -> c3), then of cell 4 (c4 -> c5)
+        return [c[1] === c[2] ? 0 : 1, c[3] === c[4] ? 0 : 1];
+      },
+    };
   },
 };
+
+function sssNetwork(label: string, channels: number[], opts: BuildOptions, widthChoices = false): { graph: Graph; choices: GraphBuilder['choices'] } {
+  const ds = datasetSpec('sss', opts.dataset, NB201_DATASETS);
+  const b = new GraphBuilder(label);
+  const graph = tinyNetwork(b, SSS_GENOTYPE, channels, [false, true, false, true, false], opts.classes ?? ds.classes, opts.resolution ?? ds.size, widthChoices);
+  return { graph, choices: b.choices };
+}

@@ -36,6 +36,11 @@ export function reluConvBN(
   return b.tap(n, { reference: 1 });
 }
 
+/** FactorizedReduce(stride=1), skip_connect between different widths: conv1x1 -> BN (its ReLU module exists but is not called). */
+function factorizedReduce(b: GraphBuilder, name: string, x: number, cOut: number): number {
+  return b.batchnorm(`${name}.bn`, b.conv2d(`${name}.conv`, x, { outC: cOut, kernel: 1, bias: false }));
+}
+
 /** One edge op (OPS[op_name](C_in, C_out, stride=1)). */
 function cellOp(b: GraphBuilder, name: string, x: number, op: Nb201Op, cIn: number, cOut: number): number {
   switch (op) {
@@ -43,9 +48,7 @@ function cellOp(b: GraphBuilder, name: string, x: number, op: Nb201Op, cIn: numb
       // Zero: x.mul(0) when channels agree, else new zeros of the output shape
       return cIn === cOut ? b.zero(name, x) : b.zero(name, x, [cOut, ...b.shape(x).slice(1)]);
     case 'skip_connect':
-      if (cIn === cOut) return x;
-      // FactorizedReduce(stride=1): conv1x1 -> BN (its ReLU module exists but is not called)
-      return b.batchnorm(`${name}.bn`, b.conv2d(`${name}.conv`, x, { outC: cOut, kernel: 1, bias: false }));
+      return cIn === cOut ? x : factorizedReduce(b, name, x, cOut);
     case 'nor_conv_1x1':
       return reluConvBN(b, name, x, cOut, 1, 1, 0);
     case 'nor_conv_3x3':
@@ -57,8 +60,12 @@ function cellOp(b: GraphBuilder, name: string, x: number, op: Nb201Op, cIn: numb
   }
 }
 
-/** InferCell(genotype, C_in, C_out, stride=1): node j sums one op per earlier node. */
-export function inferCell(b: GraphBuilder, name: string, x: number, g: Genotype, cIn: number, cOut: number): number {
+/**
+ * InferCell(genotype, C_in, C_out, stride=1): node j sums one op per earlier node. `widthChoice`
+ * (skeletons of width spaces): a skip_connect from the cell input is a choice between the identity
+ * (C_in = C_out) and FactorizedReduce (C_in != C_out), whatever the widths the skeleton is built with.
+ */
+export function inferCell(b: GraphBuilder, name: string, x: number, g: Genotype, cIn: number, cOut: number, widthChoice = false): number {
   const nodes = [x];
   let layer = 0;
   for (const edges of g) {
@@ -67,6 +74,7 @@ export function inferCell(b: GraphBuilder, name: string, x: number, g: Genotype,
       const edge = `${name}.layers.${layer++}`;
       const x = nodes[e.from]!;
       const op = e.op;
+      if (widthChoice && op === 'skip_connect' && e.from === 0) return b.choice(edge, [() => x, () => factorizedReduce(b, edge, x, cOut)]);
       return op === ANY_OP ? b.choice(edge, NB201_OPS.map((o) => () => cellOp(b, edge, x, o, inC, cOut))) : cellOp(b, edge, x, op, inC, cOut);
     });
     nodes.push(b.add_(`${name}.node${nodes.length}`, terms));
@@ -95,12 +103,14 @@ export function tinyNetwork(
   reductions: boolean[],
   classes: number,
   inputSize: number,
+  /** width-space skeleton: every cell after the first (its input width may differ from its own) gets width choices (inferCell) */
+  widthChoices = false,
 ): Graph {
   const x = b.input([3, inputSize, inputSize]);
   let f = b.batchnorm('stem.1', b.conv2d('stem.0', x, { outC: channels[0]!, kernel: 3, pad: 1, bias: false }));
   let cPrev = channels[0]!;
   channels.forEach((c, i) => {
-    f = reductions[i] ? resnetBlock(b, `cells.${i}`, f, c) : inferCell(b, `cells.${i}`, f, genotype, cPrev, c);
+    f = reductions[i] ? resnetBlock(b, `cells.${i}`, f, c) : inferCell(b, `cells.${i}`, f, genotype, cPrev, c, widthChoices && i > 0);
     cPrev = c;
   });
   const bn = b.batchnorm('lastact.0', f);

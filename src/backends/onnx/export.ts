@@ -161,8 +161,11 @@ export interface ExportOptions {
    * Feed the randomly initialised parameters (conv and linear weights and biases) at run time:
    * each becomes a graph input named by `paramInputName` (every one must be fed), so one
    * session serves every weight draw. Constant-initialised parameters (BatchNorm) stay initializers.
+   * `dynamic`: every parameter, BatchNorm's too, is an input named by `dynamicParamName` with
+   * symbolic dimensions, so one session serves networks that differ only in widths (per-image
+   * BatchNorm only; the IR's widths are then maxima).
    */
-  weightInputs?: boolean;
+  weightInputs?: boolean | 'dynamic';
   /**
    * Reduce the taps in the graph (see reduce.ts) for a batch of exactly `n` images: the outputs
    * are the summed per-pair vectors instead of the tapped tensors.
@@ -175,6 +178,11 @@ export interface ExportOptions {
 /** Graph input name of a run-time parameter (weightInputs). */
 export function paramInputName(name: string, role: 'weight' | 'bias', dims: readonly number[]): string {
   return `w:${name}:${role}:${dims.join('x')}`;
+}
+
+/** Graph input name of a parameter of a dynamic-width model (weightInputs 'dynamic'). */
+export function dynamicParamName(name: string, role: 'weight' | 'bias'): string {
+  return `w:${name}:${role}`;
 }
 
 /** The bool input selecting branches, [sum over choices of (branches - 1)]; see selectVector. */
@@ -287,13 +295,17 @@ export function exportOnnx(g: Graph, weights: Weights, opts: ExportOptions): Exp
     }
     return name;
   };
+  const dynamic = opts.weightInputs === 'dynamic';
+  if (dynamic && opts.bn !== 'per-image') throw new Error(`${g.label}: dynamic widths need per-image BatchNorm, not ${opts.bn}`);
+  /** declared dims of a graph output: symbolic beyond the batch when widths are dynamic */
+  const outDims = (name: string, shape: readonly number[]): (number | string)[] => ['N', ...(dynamic ? shape.map((_, i) => `${name}#${i}`) : shape)];
   const param = (n: Node, role: 'weight' | 'bias', dims: number[], fallback?: number): string | undefined => {
-    if (opts.weightInputs && fallback === undefined) {
-      // a randomly initialised parameter: fed per run, zeros by default
-      const name = paramInputName(n.name, role, dims);
+    if (opts.weightInputs && (fallback === undefined || dynamic)) {
+      // a randomly initialised parameter (dynamic: any parameter): fed per run, zeros by default
+      const name = dynamic ? dynamicParamName(n.name, role) : paramInputName(n.name, role, dims);
       if (paramInputs.some((p) => p.name === name)) throw new Error(`${g.label}: two parameters named ${name}`);
       paramInputs.push({ name, dims });
-      graphInputs.push({ name, dims, elem: FLOAT });
+      graphInputs.push({ name, dims: dynamic ? dims.map((_, i) => `${name}#${i}`) : dims, elem: FLOAT });
       return name;
     }
     const arr = weights.byNode.get(n.id)?.[role];
@@ -668,6 +680,7 @@ export function exportOnnx(g: Graph, weights: Weights, opts: ExportOptions): Exp
         if (same) {
           emit({ op: 'Mul', inputs: [x, floatConst([0], [])] });
         } else {
+          if (dynamic) throw new Error(`${g.label}: ${n.name}: a zero of a new shape cannot have dynamic widths`);
           nodes.push(reduceMean(x, inShape.map((_, i) => i + 1), `${out}_m`));
           nodes.push({ op: 'Mul', inputs: [`${out}_m`, floatConst([0], [])], outputs: [`${out}_z`] });
           emit({ op: 'Expand', inputs: [`${out}_z`, intConst([1, ...n.shape])] });
@@ -735,7 +748,7 @@ export function exportOnnx(g: Graph, weights: Weights, opts: ExportOptions): Exp
       nodes.push({ op: 'Identity', inputs: ['input'], outputs: [name] });
     }
     exposed.set(node, name);
-    outputs.push({ name, dims: ['N', ...g.nodes[node]!.shape] });
+    outputs.push({ name, dims: outDims(name, g.nodes[node]!.shape) });
     return name;
   };
   let reducedOutputs: ExportedModel['reducedOutputs'];
