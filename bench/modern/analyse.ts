@@ -6,14 +6,25 @@
  *
  *   node dist/bench/modern/analyse.js --truth nb201:cifar10 a.jsonl b.jsonl [--search] [--max-size 5]
  *        [--ensemble meco,swap,zen] [--exclude ms] [--ci] [--intersect]
- *   (--ci: 95 % bootstrap interval of each Kendall; --intersect: only archs present in every file)
+ *        [--order nb201:1:1000 --range 0:212] [--pool a,b,c] [--top 15]
+ *        [--diff 'meco,zen/log-rank|meco,swap,zen,meco-opt/log-rank']
+ *   (--ci: 95 % bootstrap interval of each Kendall; --intersect: only archs present in every file;
+ *    --order space:seed:n + --range a:b: only the archs at positions a..b-1 of measure.ts's seeded
+ *    sample (a selection part / a held-out part); --pool: the proxies the search may use;
+ *    --diff A|B: Kendall(A) − Kendall(B) on the same archs with a 95 % paired bootstrap interval,
+ *    each side `members/aggregation` or one proxy; only archs that have every member of both)
+ *   A column `az-nas` is added wherever flops and the three az-* components are present (AZ-NAS's
+ *   log-rank aggregate over the archs analysed, as the az-nas proxy ranks a scored set).
  *   --truth nb201:<cifar10|cifar100|ImageNet16-120> | sss:<dataset> | transnas:<file.json>
  */
 import { readFileSync } from 'node:fs';
 import { type Aggregation, AGGREGATIONS, ensembleScores } from '../../src/proxies/ensemble.js';
+import { kendallInterval, pairedKendallDifference, searchEnsembles } from '../../src/proxies/ensemble-select.js';
 import { SWAP_REG } from '../../src/proxies/modern.js';
 import { swapRegularFactor } from '../../src/proxies/swap.js';
 import { kendallTauB, spearman } from '../../src/search/stats.js';
+import { getSpace } from '../../src/spaces/index.js';
+import { sampleArchs } from '../../src/spaces/types.js';
 import { Rng } from '../../src/util/rng.js';
 
 const args = process.argv.slice(2);
@@ -64,35 +75,63 @@ function truth(spec: string): Map<string, number> {
 }
 
 const gt = truth(opt('truth') ?? 'nb201:cifar10');
-// --intersect: only archs that every file measured (files may cover different prefixes of the sample)
-const allKeys = new Set([...rows.values()].flatMap((r) => Object.keys(r)));
-const archs = [...rows.keys()].filter((a) => gt.has(a) && (!args.includes('--intersect') || [...allKeys].every((k) => k in rows.get(a)!)));
+// --order + --range: positions in measure.ts's seeded sample (modern-sample:<seed>)
+let inRange = (_a: string): boolean => true;
+const order = opt('order');
+if (order) {
+  const [sp, seed, n] = order.split(':') as [string, string, string];
+  const [lo, hi] = (opt('range') ?? `0:${n}`).split(':').map(Number) as [number, number];
+  const keep = new Set(sampleArchs(getSpace(sp), new Rng(`modern-sample:${seed}`), Number(n)).slice(lo, hi));
+  inRange = (a) => keep.has(a);
+}
+const AZ_PARTS = ['flops', 'az-expressivity', 'az-progressivity', 'az-trainability'];
+/** `members/aggregation` (or one proxy) → the proxies it reads (az-nas reads its parts). */
+const parseSide = (side: string): { members: string[]; aggregation: Aggregation } => {
+  const [m, agg] = side.split('/') as [string, string | undefined];
+  const aggregation = (agg ?? 'log-rank') as Aggregation;
+  if (!AGGREGATIONS.includes(aggregation)) throw new Error(`unknown aggregation ${agg} (use ${AGGREGATIONS.join(' or ')})`);
+  return { members: m.split(',').filter(Boolean), aggregation };
+};
+const base = (members: string[]): string[] => members.flatMap((m) => (m === 'az-nas' ? AZ_PARTS : [m]));
+const diffSides = opt('diff')?.split('|').map(parseSide);
+if (diffSides && diffSides.length !== 2) throw new Error('--diff wants two sides: A|B');
+const has = (a: string, keys: string[]): boolean => keys.every((k) => k in rows.get(a)!);
+// --intersect: only archs that every file measured (files may cover different prefixes of the sample);
+// --diff: only archs that have every proxy both sides read
+const allKeys = [...new Set([...rows.values()].flatMap((r) => Object.keys(r)))];
+const archs = [...rows.keys()].filter(
+  (a) => gt.has(a) && inRange(a) && (!args.includes('--intersect') || has(a, allKeys)) && (!diffSides || has(a, diffSides.flatMap((s) => base(s.members)))),
+);
+if (archs.length < 3) throw new Error(`only ${archs.length} archs with ground truth and the proxies asked for`);
 const acc = archs.map((a) => gt.get(a)!);
 const exclude = new Set((opt('exclude') ?? '').split(',').filter(Boolean));
-const proxies = [...new Set(archs.flatMap((a) => Object.keys(rows.get(a)!)))].filter(
-  (p) => !exclude.has(p) && archs.every((a) => p in rows.get(a)!),
+const present = (p: string): boolean => archs.every((a) => p in rows.get(a)!);
+const raw = (p: string): number[] => archs.map((a) => rows.get(a)![p]!).map((v) => (Number.isNaN(v) ? -Infinity : v));
+// az-nas: its own log-rank aggregate of flops and the three AZ scores over the archs analysed
+const azCol = AZ_PARTS.every(present) ? ensembleScores(AZ_PARTS.map(raw), 'log-rank') : undefined;
+const col = (p: string): number[] => (p === 'az-nas' ? azCol! : raw(p));
+const proxies = [...new Set(archs.flatMap((a) => Object.keys(rows.get(a)!))), ...(azCol ? ['az-nas'] : [])].filter(
+  (p) => !exclude.has(p) && (p === 'az-nas' || present(p)),
 );
-const col = (p: string): number[] => archs.map((a) => rows.get(a)![p]!).map((v) => (Number.isNaN(v) ? -Infinity : v));
 const fmt = (v: number): string => v.toFixed(3);
-/** 95 % percentile bootstrap interval of Kendall's tau (seeded resamples of the archs). */
-function kendallCi(v: number[], y: number[], reps = 400): [number, number] {
-  const rng = new Rng('analyse-bootstrap');
-  const ks: number[] = [];
-  for (let r = 0; r < reps; r++) {
-    const idx = Array.from({ length: v.length }, () => Math.floor(rng.nextFloat24() * v.length));
-    ks.push(kendallTauB(idx.map((i) => v[i]!), idx.map((i) => y[i]!)));
-  }
-  ks.sort((a, b) => a - b);
-  return [ks[Math.floor(0.025 * reps)]!, ks[Math.ceil(0.975 * reps) - 1]!];
-}
 const withCi = args.includes('--ci');
 const ciText = (v: number[]): string => {
   if (!withCi) return '';
-  const [lo, hi] = kendallCi(v, acc);
+  const [lo, hi] = kendallInterval(v, acc);
   return ` [${fmt(lo)}, ${fmt(hi)}]`;
 };
+const score = (s: { members: string[]; aggregation: Aggregation }): number[] =>
+  s.members.length === 1 ? col(s.members[0]!) : ensembleScores(s.members.map(col), s.aggregation);
 
-console.log(`${archs.length} archs with ground truth (${opt('truth')}); proxies: ${proxies.join(', ')}`);
+console.log(`${archs.length} archs with ground truth (${opt('truth')}${order ? `, sample positions ${opt('range') ?? 'all'}` : ''}); proxies: ${proxies.join(', ')}`);
+if (diffSides) {
+  const [a, b] = diffSides as [ReturnType<typeof parseSide>, ReturnType<typeof parseSide>];
+  const d = pairedKendallDifference(score(a), score(b), acc);
+  const name = (s: typeof a): string => `${s.members.join(',')}${s.members.length > 1 ? `/${s.aggregation}` : ''}`;
+  console.log(`Kendall ${name(a)} = ${fmt(kendallTauB(score(a), acc))}${ciText(score(a))}, ${name(b)} = ${fmt(kendallTauB(score(b), acc))}${ciText(score(b))}`);
+  console.log(`difference ${fmt(d.diff)} [${fmt(d.lo)}, ${fmt(d.hi)}] (95 % paired bootstrap, ${archs.length} archs)`);
+  process.exit(0);
+}
 console.log('| proxy | Kendall | Spearman | non-finite |');
 console.log('|---|---|---|---|');
 for (const p of proxies) {
@@ -102,31 +141,17 @@ for (const p of proxies) {
 
 const ens = opt('ensemble');
 if (ens) {
-  for (const agg of AGGREGATIONS) {
-    // an ensemble member may be az-nas: its own log-rank aggregate over flops and the three AZ scores
-    const member = (m: string): number[] =>
-      m === 'az-nas' ? ensembleScores(['flops', 'az-expressivity', 'az-progressivity', 'az-trainability'].map(col), 'log-rank') : col(m);
-    const e = ensembleScores(ens.split(',').map(member), agg);
-    console.log(`| ensemble(${ens}) ${agg} | ${fmt(kendallTauB(e, acc))}${ciText(e)} | ${fmt(spearman(e, acc))} | |`);
+  for (const aggregation of AGGREGATIONS) {
+    const e = score({ members: ens.split(','), aggregation });
+    console.log(`| ensemble(${ens}) ${aggregation} | ${fmt(kendallTauB(e, acc))}${ciText(e)} | ${fmt(spearman(e, acc))} | |`);
   }
 }
 
 if (args.includes('--search')) {
-  const maxSize = Number(opt('max-size') ?? '5');
-  const cols = new Map(proxies.map((p) => [p, col(p)]));
-  const results: { set: string[]; agg: Aggregation; k: number; s: number }[] = [];
-  const rec = (start: number, set: string[]): void => {
-    if (set.length >= 2) {
-      for (const agg of AGGREGATIONS) {
-        const e = ensembleScores(set.map((p) => cols.get(p)!), agg);
-        results.push({ set: [...set], agg, k: kendallTauB(e, acc), s: spearman(e, acc) });
-      }
-    }
-    if (set.length === maxSize) return;
-    for (let i = start; i < proxies.length; i++) rec(i + 1, [...set, proxies[i]!]);
-  };
-  rec(0, []);
-  results.sort((a, b) => b.k - a.k);
-  console.log(`\n${results.length} ensembles tried; best 15 by Kendall:`);
-  for (const r of results.slice(0, 15)) console.log(`${fmt(r.k)} ${fmt(r.s)} ${r.agg} ${r.set.join(',')}`);
+  const poolNames = opt('pool')?.split(',') ?? proxies;
+  for (const p of poolNames) if (!proxies.includes(p)) throw new Error(`--pool: ${p} is not measured on all ${archs.length} archs`);
+  const results = searchEnsembles(new Map(poolNames.map((p) => [p, col(p)])), acc, { maxSize: Number(opt('max-size') ?? '4') });
+  const top = Number(opt('top') ?? '15');
+  console.log(`\n${results.length} ensembles tried (pool ${poolNames.join(', ')}); best ${top} by Kendall:`);
+  for (const r of results.slice(0, top)) console.log(`${fmt(r.kendall)} ${fmt(r.spearman)} ${r.aggregation} ${r.members.join(',')}`);
 }

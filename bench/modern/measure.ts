@@ -8,6 +8,7 @@
  *   node dist/bench/modern/measure.js --space nb201 --dataset cifar10 --sample 1000 --seed 1 \
  *        --images ../shared/data/images/cifar10 --out /tmp/nb201-c10.jsonl [--shard 0/2]
  *        [--proxies rbflex,naswot,params,flops,meco,swap,zen,zico] [--resolution R] [--from K] [--to K]
+ *        [--together]   (proxies on the same images in one scoreNetwork call: shared passes, one time per group)
  */
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { OnnxBackend } from '../../src/backends/onnx/backend.js';
@@ -60,6 +61,12 @@ const rb3 = { ...images, n: 3, data: images.data.subarray(0, 3 * c * h * h), id:
 const backend = new OnnxBackend({ threads: 1 });
 const settings = { ...REFERENCE_GAMMAS, taps: space.defaultTaps };
 const grad: GradContext = { backend: 'onnx', sources: { mode: 'reference', images: rb3, ...(data ? { data } : {}), seed }, threads: 1 };
+// --together: proxies that read the same images are scored in one call (they share passes, as a
+// session runs them; the values are the same); otherwise one call per proxy, each with its own time
+const together = process.argv.includes('--together');
+const groups: ProxyName[][] = together
+  ? [wanted.filter((p) => PROXIES[p](settings).run), wanted.filter((p) => !PROXIES[p](settings).run)].filter((x) => x.length > 0)
+  : wanted.map((p) => [p]);
 const t0 = performance.now();
 let k = 0;
 for (const arch of archs) {
@@ -69,13 +76,13 @@ for (const arch of archs) {
   const wseed = weightSeed(seed, space.name, arch);
   const row: Record<string, unknown> = { arch };
   const times: Record<string, number> = {};
-  for (const p of wanted) {
+  for (const group of groups) {
     const t = performance.now();
     // rbflex / naswot read 3 images (the paper's N); own-pass proxies read the 16-image batch
-    const imgs = PROXIES[p](settings).run ? images : rb3;
-    const r = await scoreNetwork(g, () => initWeights(g, wseed), imgs, [PROXIES[p](settings)], settings, backend, wseed, grad);
+    const imgs = PROXIES[group[0]!](settings).run ? images : rb3;
+    const r = await scoreNetwork(g, () => initWeights(g, wseed), imgs, group.map((p) => PROXIES[p](settings)), settings, backend, wseed, grad);
     Object.assign(row, r.scores);
-    times[p] = Math.round(performance.now() - t);
+    times[group.join('+')] = Math.round(performance.now() - t);
   }
   row.ms = times;
   appendFileSync(out, JSON.stringify(row, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v)) + '\n');
