@@ -5,3 +5,5 @@ export { type GammaChoice, type GammaRun, type Gammas, gammasFor, givenGammas, r
 export { type StudyDraw, drawStudyArchs } from './draw.js';
 export { type SeedSpread, type StudyOptions, type StudyRepeat, type StudyResult, runStudy } from './run.js';
 export { studyFiles, studySummary, writeStudyOutputs } from './outputs.js';
+export { type AblationCell, type AblationOptions, type AblationResult, type AblationRow, ABLATION_NS, ABLATION_TAPS, runAblation } from './ablation.js';
+export { ablationMarkdown } from './ablation-report.js';

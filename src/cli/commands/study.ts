@@ -12,7 +12,10 @@ import { type RedisOpts, addRedisOptions, remoteOptions } from '../redis-options
 import { type CommonOpts, PROXY_LIST_HELP, addImageOptions, addScoringOptions, addSpaceOptions, buildOptions, ensembleSpec, int, proxies, resolveSpace } from '../options.js';
 import { type GammaOpts, cachePath, downloadBar, gammaChoice, imageSpec, progressBar } from '../prepare.js';
 import { type BenchOpts, addBenchmarkOptions, applyTask, openGroundTruth } from './search.js';
+import { studyAblation } from './study-ablation.js';
 interface StudyOpts extends CommonOpts, GammaOpts, BenchOpts, RedisOpts {
+  ablation?: boolean;
+  ablationBatches: string;
   ensemble?: string;
   ensembleAggregation?: 'log-rank' | 'rank';
   samples: number;
@@ -41,7 +44,9 @@ export function registerStudy(program: Command): void {
     .option('--force', 'overwrite a report already in --out')
     .option('--workers <n>', 'worker threads (default: 1 per core)', int('--workers', 0, 256))
     .option('--no-cache', 'do not read or write the score cache')
-    .option('--json', 'print the summary as JSON (no progress bar)');
+    .option('--json', 'print the summary as JSON (no progress bar)')
+    .option('--ablation', 'instead of the proxies: the RBFleX ablation (Kendall/Spearman with 95 % bootstrap intervals for each N of --ablation-batches, fixed vs HDA gammas, reference vs activations taps; with --out, resumable)')
+    .option('--ablation-batches <list>', 'image counts N the ablation compares (one forward of the largest serves all)', '3,8,16,32,64');
   addRedisOptions(c)
     .addHelpText(
       'after',
@@ -50,7 +55,13 @@ Reports Kendall tau-b, Spearman rho and Pearson r of each proxy's score against 
 and top-k hit rates. -Infinity scores (singular kernels) rank below every finite score; Pearson uses the
 finite scores only and says how many that was. With --repeats k the same architectures are scored under
 k seeds; the report gives each seed's correlations, their mean +- std, and the correlation of the
-architectures' mean rank over the seeds.`,
+architectures' mean rank over the seeds.
+
+--ablation runs the RBFleX ablation instead: for N in --ablation-batches, fixed vs HDA gammas and
+reference vs activations taps, RBFleX's Kendall and Spearman with 95 % bootstrap intervals and the
+paired difference to the default (N=3, fixed, the space's taps); one forward of the largest N per network.
+  rbflex study --ablation --space nb201 --benchmark ../shared/data/nb201/nats-tss-200ep-test.csv \
+    --data ../shared/data/images/cifar10 --samples 200 --out ablation/`,
     )
     .action(async (o: StudyOpts) => {
       applyTask(o);
@@ -60,6 +71,13 @@ architectures' mean rank over the seeds.`,
       // NDS: the file says CIFAR or ImageNet
       if (o.dataset === undefined && space.name === 'nds') o.dataset = bench.datasets[0];
       const build = buildOptions(space, o);
+      if (o.ablation) {
+        if (o.repeats > 1 || o.all || o.redis || o.hda || o.gammaK !== undefined || o.taps) {
+          throw new UsageError('--ablation compares taps, gammas and N itself on one seed: leave out --repeats, --all, --redis, --hda, --gamma-k/--gamma-q and --taps');
+        }
+        await studyAblation(o, space, bench, build);
+        return;
+      }
       const list: ProxyName[] = proxies(o.proxy);
       // a bad --out fails now, not after the scoring
       if (o.out) prepareOutDir('--out', o.out, ['scores.csv', 'summary.json', 'report.md', ...list.map((p) => `${p}.svg`)], o.force ?? false);
