@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import type { ImageBatch } from '../backends/types.js';
 import { PROXIES, type ProxyName } from '../proxies/index.js';
 import type { BuildOptions, Space } from '../spaces/types.js';
-import { type ScorerConfig, usesSkeleton } from './scorer.js';
+import { type ScorerConfig, reducesInGraph } from './scorer.js';
 import { gradBackendName } from '../grad/index.js';
 import { needKey } from '../proxies/needs.js';
 
@@ -42,9 +42,9 @@ export function spaceFingerprint(space: Space, build: BuildOptions): string {
 /** The cache key of each proxy under a config and engine fingerprints (engine.ts). */
 export function proxyKeysOf(config: ScorerConfig, engine: Partial<Record<ProxyName, string>>): Record<string, string> {
   const out: Record<string, string> = {};
-  // the in-graph path (shared skeleton session, taps reduced in the graph) changes scores by float32
-  // rounding: its own keys
-  const path = usesSkeleton(config) ? ':reduce=graph' : '';
+  // the in-graph path (taps reduced in the graph: a shared skeleton session, or per-network sessions
+  // where the space asks for it) changes scores by float32 rounding: its own keys
+  const path = reducesInGraph(config) ? ':reduce=graph' : '';
   for (const name of config.proxies) {
     const p = PROXIES[name](config.settings);
     const base =

@@ -3,7 +3,7 @@
  * Every proxy sees the same network, the same weights and the same forward pass.
  */
 import { OnnxBackend } from '../backends/onnx/backend.js';
-import { SkeletonSessions } from '../backends/onnx/reduced.js';
+import { SkeletonSessions, forwardReduced } from '../backends/onnx/reduced.js';
 import type { ReduceSpec } from '../backends/onnx/reduce.js';
 import type { Skeleton } from '../ir/skeleton.js';
 import { ReferenceBackend } from '../backends/reference.js';
@@ -45,12 +45,17 @@ export interface ScorerConfig {
 export type ReduceMode = 'graph' | 'host';
 export const REDUCE_MODES: readonly ReduceMode[] = ['graph', 'host'];
 
-/** Whether a config scores through a shared skeleton session with in-graph reduction. */
-export function usesSkeleton(config: ScorerConfig, space: Space = getSpace(config.space)): boolean {
-  if ((config.reduce ?? 'graph') !== 'graph' || config.backend !== 'onnx' || !space.skeleton) return false;
+/** Whether a config's taps are reduced inside onnxruntime graphs: a shared skeleton session, or per-network sessions where the space asks for it (Space.reduceInGraph). */
+export function reducesInGraph(config: ScorerConfig, space: Space = getSpace(config.space)): boolean {
+  if ((config.reduce ?? 'graph') !== 'graph' || config.backend !== 'onnx' || !(space.skeleton || space.reduceInGraph)) return false;
   const ps = config.proxies.map((p) => PROXIES[p](config.settings));
   // proxies with their own forward runs (p.run) need the per-network path
   return ps.some((p) => p.taps.length > 0) && ps.every((p) => !p.run && !p.grad && (p.taps.length === 0 || p.reduced));
+}
+
+/** Whether a config scores through a shared skeleton session with in-graph reduction. */
+export function usesSkeleton(config: ScorerConfig, space: Space = getSpace(config.space)): boolean {
+  return space.skeleton !== undefined && reducesInGraph(config, space);
 }
 
 export interface ArchScore {
@@ -193,8 +198,8 @@ export class Scorer {
   readonly space: Space;
   private readonly proxies: Proxy[];
   private readonly backend: Backend;
-  /** the shared-skeleton path (usesSkeleton) */
-  private readonly skeleton?: { skel: Skeleton; sessions: SkeletonSessions; spec: ReduceSpec };
+  /** the in-graph reduction (reducesInGraph): what to reduce, and the shared skeleton session if the space has one */
+  private readonly inGraph?: { spec: ReduceSpec; skeleton?: { skel: Skeleton; sessions: SkeletonSessions } };
 
   constructor(
     readonly config: ScorerConfig,
@@ -203,10 +208,13 @@ export class Scorer {
     this.space = getSpace(config.space);
     this.proxies = config.proxies.map((p) => PROXIES[p](config.settings));
     this.backend = makeBackend(config.backend, config.threads ?? 1);
-    if (usesSkeleton(config, this.space)) {
+    if (reducesInGraph(config, this.space)) {
       const spec: Record<string, TapMode[]> = {};
       for (const p of this.proxies) for (const n of p.reduced?.needs ?? []) spec[n.kind] = [...new Set([...(spec[n.kind] ?? []), n.mode])];
-      this.skeleton = { skel: this.space.skeleton!(config.build), sessions: new SkeletonSessions({ threads: config.threads ?? 1 }), spec };
+      this.inGraph = {
+        spec,
+        ...(this.space.skeleton ? { skeleton: { skel: this.space.skeleton(config.build), sessions: new SkeletonSessions({ threads: config.threads ?? 1 }) } } : {}),
+      };
     }
   }
 
@@ -224,15 +232,17 @@ export class Scorer {
       threads: this.config.threads ?? 1,
     };
     const r =
-      this.skeleton && proxies.some((p) => p.taps.length > 0)
+      this.inGraph && proxies.some((p) => p.taps.length > 0)
         ? await this.scoreReduced(canonical, graph, weights(), proxies)
         : await scoreNetwork(graph, weights, this.images, proxies, this.config.settings, this.backend, seed, grad);
     return { arch: canonical, ...r, ms: performance.now() - t0, forward: proxies.some((p) => p.taps.length > 0) };
   }
 
   private async scoreReduced(arch: string, graph: Graph, weights: Weights, proxies: readonly Proxy[]): Promise<Pick<ArchScore, 'scores' | 'notes'>> {
-    const { skel, sessions, spec } = this.skeleton!;
-    const reduced = await sessions.forward(skel, arch, graph, weights, this.images, spec);
+    const { spec, skeleton } = this.inGraph!;
+    const reduced = skeleton
+      ? await skeleton.sessions.forward(skeleton.skel, arch, graph, weights, this.images, spec)
+      : await forwardReduced(graph, weights, this.images, spec, { threads: this.config.threads ?? 1 }, { weightInputs: true });
     const scores: ArchScore['scores'] = {};
     const notes: ArchScore['notes'] = {};
     for (const p of proxies) {
@@ -245,6 +255,6 @@ export class Scorer {
 
   /** Release the shared sessions (the per-network path holds none between networks). */
   async close(): Promise<void> {
-    await this.skeleton?.sessions.close();
+    await this.inGraph?.skeleton?.sessions.close();
   }
 }

@@ -229,6 +229,8 @@ export const transnasMacro: Space = {
   takesResolution: true,
   description: 'TransNAS-Bench-101 macro: 3,255 skeletons 64-<4..6 digits>-basic of ResNet basic blocks, Taskonomy 512x512',
   size: 3255,
+  // every id is its own structure (no shared session); the taps are reduced in each network's graph
+  reduceInGraph: true,
   defaultTaps: 'reference',
   defaultGammas: 'reference',
   datasets: TRANSNAS_TASKS,

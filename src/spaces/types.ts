@@ -71,6 +71,12 @@ export interface Space {
    * varying edge (ir/skeleton.ts); spaces that have one score through one shared onnxruntime session.
    */
   skeleton?(opts?: BuildOptions): Skeleton;
+  /**
+   * A space without a skeleton whose per-network sessions reduce the taps inside the graph under
+   * `--reduce graph` (the default) instead of copying them out for the float64 host path, where
+   * that was measured to pay (TransNAS-macro at 512x512: its taps are tens of MB per network).
+   */
+  readonly reduceInGraph?: boolean;
   /** kernel widths the reference uses: the fixed SPEC values, or detected by HDA */
   readonly defaultGammas?: 'reference' | 'hda';
   /** worker threads by default (0: one network at a time, onnxruntime using every core; for big networks) */

@@ -75,13 +75,34 @@ function imageTensor(images: ImageBatch): ort.Tensor {
   return new ort.Tensor('float32', images.data, [images.n, images.c, images.h, images.w]);
 }
 
-/** One network through its own session, taps reduced in the graph. */
-export async function forwardReduced(g: Graph, w: Weights, images: ImageBatch, spec: ReduceSpec, s: SessionSettings): Promise<ReducedFeatures> {
+/**
+ * One network through its own session, taps reduced in the graph. `weightInputs`: the conv and
+ * linear weights are fed as inputs rather than written as initializers; on TransNAS-macro at
+ * 512x512 that skips most of the export and session creation (onnxruntime prepares constant weights:
+ * ~1.3 cpu-s of ~4.7 per network) for a run of the same cost (bench/README.md).
+ */
+export async function forwardReduced(
+  g: Graph,
+  w: Weights,
+  images: ImageBatch,
+  spec: ReduceSpec,
+  s: SessionSettings,
+  o: { weightInputs?: boolean } = {},
+): Promise<ReducedFeatures> {
   checkImages(g, images);
-  const model = exportOnnx(g, w, { taps: [], bn: 'per-image', reduce: { spec, n: images.n } });
+  const model = exportOnnx(g, w, { taps: [], bn: 'per-image', reduce: { spec, n: images.n }, ...(o.weightInputs ? { weightInputs: true } : {}) });
   const session = await ort.InferenceSession.create(model.bytes, sessionOptions(s));
   try {
-    return collect(model, await session.run({ input: imageTensor(images) }), images.n, g.label);
+    const feeds: Record<string, ort.Tensor> = { input: imageTensor(images) };
+    if (model.paramInputs) {
+      const byName = new Map(w.specs.map((p) => [paramInputName(g.nodes[p.node]!.name, p.role, p.shape), p]));
+      for (const { name } of model.paramInputs) {
+        const p = byName.get(name);
+        if (!p) throw new Error(`${g.label}: no weights for parameter input ${name}`);
+        feeds[name] = new ort.Tensor('float32', w.byNode.get(p.node)![p.role]!, p.shape);
+      }
+    }
+    return collect(model, await session.run(feeds), images.n, g.label);
   } finally {
     await session.release();
   }

@@ -1,18 +1,20 @@
 /**
- * NATS-SSS: the shared dynamic-width skeleton session (reduce=graph) against the per-network path
+ * The in-graph path (reduce=graph: NATS-SSS's shared dynamic-width skeleton session, TransNAS-macro's
+ * per-network sessions that reduce their taps in the graph) against the per-network raw path
  * (reduce=host: one onnxruntime session per network, raw taps reduced in float64), in one process,
- * one onnxruntime thread, on a seeded sample of SSS archs. Per arch the two paths run in turns
+ * one onnxruntime thread, on a seeded sample of the space's archs. Per arch the two paths run in turns
  * (which one goes first alternates), `--runs R` times; each arch's cost is the minimum over runs of
  * the process CPU of one `Scorer.score` (build, weights, forward, scores), so outside load inflates
  * both alike. Prints the median and mean cost per network of each path, their ratio, the skeleton's
  * one-off compile, and the agreement of the scores (max |graph - host|, discordant pairs).
  *
- *   nice -n 10 node dist/bench/sss-skeleton.js [--archs 500] [--runs 1] [--dataset cifar10] [--proxies rbflex,naswot] [--data PNG]
+ *   nice -n 10 node dist/bench/reduce-paths.js [--space sss|transnas-macro] [--archs 500] [--runs 1]
+ *     [--dataset cifar10] [--resolution R (transnas-macro; default 512)] [--proxies rbflex,naswot] [--data PNG|DIR]
  */
 import { loadImages } from '../src/data/index.js';
 import { REFERENCE_GAMMAS, type ProxyName } from '../src/proxies/index.js';
 import { Scorer, type ScorerConfig } from '../src/search/scorer.js';
-import { sss } from '../src/spaces/sss.js';
+import { getSpace } from '../src/spaces/index.js';
 import { Rng } from '../src/util/rng.js';
 import { cpuMs, median } from './nb201-run-setup.js';
 
@@ -20,21 +22,32 @@ const arg = (k: string): string | undefined => {
   const i = process.argv.indexOf(k);
   return i >= 0 ? process.argv[i + 1] : undefined;
 };
+const space = getSpace(arg('--space') ?? 'sss');
+const macro = space.name === 'transnas-macro';
 const K = Number(arg('--archs') ?? 500);
 const R = Number(arg('--runs') ?? 1);
-const dataset = arg('--dataset') ?? 'cifar10';
+const dataset = arg('--dataset') ?? space.datasets[0]!;
+const resolution = macro ? Number(arg('--resolution') ?? 512) : undefined;
 const proxies = (arg('--proxies') ?? 'rbflex,naswot').split(',') as ProxyName[];
-const imageSet = dataset === 'imagenet16-120' ? 'imagenet16-sample' : 'cifar10';
-const images = await loadImages(arg('--data') ?? `../shared/data/images/${imageSet}/${imageSet === 'cifar10' ? 'cifar10_batch_0.png' : ''}`, { dataset, n: 3, seed: '1' } as never);
-const archs = new Rng('sss-skeleton').sample(sss.size, K).map((i) => sss.archAt(i));
-const base: ScorerConfig = { space: 'sss', build: { dataset }, proxies, settings: { ...REFERENCE_GAMMAS, taps: 'reference' }, backend: 'onnx', seed: '1', threads: 1 };
+const imageSet = macro ? 'taskonomy' : dataset === 'imagenet16-120' ? 'imagenet16-sample' : 'cifar10';
+const images = await loadImages(arg('--data') ?? `../shared/data/images/${imageSet}/${imageSet === 'cifar10' ? 'cifar10_batch_0.png' : ''}`, {
+  dataset: macro ? 'taskonomy' : dataset,
+  n: 3,
+  seed: '1',
+  ...(resolution ? { resolution } : {}),
+} as never);
+const archs = new Rng(`${space.name === 'sss' ? 'sss-skeleton' : space.name}`).sample(space.size, K).map((i) => space.archAt(i));
+const build = { dataset, ...(resolution ? { resolution } : {}) };
+const base: ScorerConfig = { space: space.name, build, proxies, settings: { ...REFERENCE_GAMMAS, taps: 'reference' }, backend: 'onnx', seed: '1', threads: 1 };
 const graph = new Scorer({ ...base, reduce: 'graph' }, images);
 const host = new Scorer({ ...base, reduce: 'host' }, images);
 
-console.log(`NATS-SSS ${dataset}: ${K} archs (seeded), ${R} run(s) each, proxies ${proxies.join(', ')}, 1 onnxruntime thread`);
+console.log(`${space.name} ${dataset}${resolution ? ` at ${resolution}x${resolution}` : ''}: ${K} archs (seeded), ${R} run(s) each, proxies ${proxies.join(', ')}, 1 onnxruntime thread`);
 let t = cpuMs();
-await graph.score(archs[0]!);
-console.log(`skeleton session compile + first network: ${(cpuMs() - t).toFixed(0)} cpu-ms (once per process / worker)`);
+if (space.skeleton) {
+  await graph.score(archs[0]!);
+  console.log(`skeleton session compile + first network: ${(cpuMs() - t).toFixed(0)} cpu-ms (once per process / worker)`);
+}
 const cost = { graph: archs.map(() => Infinity), host: archs.map(() => Infinity) };
 const scores = { graph: new Map<ProxyName, number[]>(), host: new Map<ProxyName, number[]>() };
 for (const p of proxies) (scores.graph.set(p, []), scores.host.set(p, []));
@@ -57,7 +70,7 @@ await host.close();
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 const g = { median: median(cost.graph), mean: mean(cost.graph) };
 const h = { median: median(cost.host), mean: mean(cost.host) };
-console.log(`per network, cpu-ms (min of ${R} run(s) per arch): per-network sessions (host) median ${h.median.toFixed(1)} mean ${h.mean.toFixed(1)}; shared skeleton (graph) median ${g.median.toFixed(1)} mean ${g.mean.toFixed(1)}; ratio ${(h.median / g.median).toFixed(2)}x (median), ${(h.mean / g.mean).toFixed(2)}x (mean)`);
+console.log(`per network, cpu-ms (min of ${R} run(s) per arch): per-network raw taps (host) median ${h.median.toFixed(1)} mean ${h.mean.toFixed(1)}; in-graph (graph) median ${g.median.toFixed(1)} mean ${g.mean.toFixed(1)}; ratio ${(h.median / g.median).toFixed(2)}x (median), ${(h.mean / g.mean).toFixed(2)}x (mean)`);
 console.log(`rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
 
 for (const p of proxies) {

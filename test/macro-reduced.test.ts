@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { REFERENCE_GAMMAS } from '../src/proxies/index.js';
+import { proxyKeysOf } from '../src/search/cache-key.js';
+import { Scorer, type ScorerConfig, reducesInGraph, usesSkeleton } from '../src/search/scorer.js';
+import { transnasMacro } from '../src/spaces/transnas.js';
+import { gaussianImages } from './helpers/fixtures.js';
+
+// 4 to 6 stages, 1 to 4 downsamplings; 128x128 keeps every tap over WIDE_COLUMNS (float64 sums) in the first stages
+const ARCHS = ['64-1324-basic', '64-41414-basic', '64-231324-basic'];
+const images = gaussianImages(3, 128, 'macro-reduced');
+
+test('TransNAS-macro: per-network sessions reduce the taps in the graph by default (no skeleton), within 1e-4 of the per-network raw path', async () => {
+  const base: ScorerConfig = {
+    space: 'transnas-macro',
+    build: { resolution: 128 },
+    proxies: ['rbflex', 'naswot', 'params'],
+    settings: { ...REFERENCE_GAMMAS, taps: 'reference' },
+    backend: 'onnx',
+    seed: '1',
+  };
+  assert.equal(usesSkeleton(base), false, 'every macro id is its own structure: no shared session');
+  assert.equal(reducesInGraph(base), true);
+  assert.equal(reducesInGraph({ ...base, reduce: 'host' }), false);
+  assert.equal(reducesInGraph({ ...base, proxies: ['rbflex', 'snip'] }), false, 'a gradient proxy keeps the raw path');
+  assert.equal(reducesInGraph({ ...base, space: 'darts' }), false, 'only spaces that ask for it');
+  assert.match(proxyKeysOf(base, {}).rbflex!, /:reduce=graph:/);
+  assert.doesNotMatch(proxyKeysOf({ ...base, reduce: 'host' }, {}).rbflex!, /reduce=graph/);
+  assert.equal(transnasMacro.skeleton, undefined);
+  const graph = new Scorer(base, images);
+  const host = new Scorer({ ...base, reduce: 'host' }, images);
+  try {
+    for (const arch of ARCHS) {
+      const a = await graph.score(arch);
+      const b = await host.score(arch);
+      assert.ok(Number.isFinite(b.scores.rbflex), `${arch}: finite host score expected, got ${b.scores.rbflex}`);
+      // float32 rounding: plain kernels on weight inputs here, NCHWc on constant weights there
+      assert.ok(Math.abs(a.scores.rbflex! - b.scores.rbflex!) <= 1e-4, `${arch}: rbflex in-graph ${a.scores.rbflex}, host ${b.scores.rbflex}`);
+      assert.ok(Math.abs(a.scores.naswot! - b.scores.naswot!) <= 1e-6, `${arch}: naswot in-graph ${a.scores.naswot}, host ${b.scores.naswot}`);
+      assert.equal(a.scores.params, b.scores.params);
+    }
+  } finally {
+    await graph.close();
+    await host.close();
+  }
+});
