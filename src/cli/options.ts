@@ -91,7 +91,7 @@ export function addScoringOptions(c: Command): Command {
     .addOption(
       new Option(
         '--reduce <where>',
-        'where the taps are reduced: graph (default: one shared onnxruntime session per space skeleton, taps reduced inside it, about 2.4x less CPU per network; used for spaces that have a skeleton (nb201, sss, transnas-micro) when every proxy allows it (rbflex, naswot, params, flops), host otherwise; RBFleX scores differ from host by float32 rounding, at most 5e-6 over the whole NB201 space, see ARCHITECTURE.md) or host (per-network sessions, raw taps reduced in float64: the reference path)',
+        'where the taps are reduced: graph (default: one shared onnxruntime session per space skeleton, taps reduced inside it, about 2.4x less CPU per network; used for spaces that have a skeleton (nb201, sss, transnas-micro), and in per-network sessions for transnas-macro, when every proxy allows it (rbflex, naswot, params, flops), host otherwise; RBFleX scores differ from host by float32 rounding, at most 5e-6 over the whole NB201 space, see ARCHITECTURE.md) or host (per-network sessions, raw taps reduced in float64: the reference path)',
       )
         .choices([...REDUCE_MODES])
         .default('graph'),
