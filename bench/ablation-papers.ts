@@ -9,6 +9,8 @@
  *   --dataset cifar10 | cifar100 | ImageNet16-120 (the NB201 200-epoch test accuracy column)
  *   --naslib zc_nasbench201.json: also correlate NASLib's published values (NAS-Bench-Suite-Zero, the
  *   zero-cost-nas definitions run by NASLib) with the same ground truth, as rows "naslib:<proxy>"
+ *   --naswot-csv nb201-v1_0-cifar10-200ep-naswot.csv: also the NASWOT authors' published per-architecture
+ *   scores (batch 128), as the row "published:naswot"
  */
 import { readFileSync } from 'node:fs';
 import { readNaslibZc } from '../src/benchmarks/naslib-zc.js';
@@ -130,6 +132,13 @@ const files = args.filter((a, i) => /\.(jsonl|csv)$/.test(a) && !(args[i - 1] ??
 const gt = truth(dataset);
 const rows: Rows = new Map();
 for (const f of files) readRows(f, rows);
+if (args.includes('--naswot-csv')) {
+  const [, ...lines] = readFileSync(opt('naswot-csv', ''), 'utf8').trim().split('\n');
+  for (const l of lines) {
+    const p = l.split(',');
+    merge(rows, p[1]!, { 'published:naswot': Number(p[3]) });
+  }
+}
 const naslibFile = args.includes('--naslib') ? opt('naslib', '') : undefined;
 if (naslibFile) {
   for (const r of readNaslibZc(naslibFile, dataset)) {
@@ -163,7 +172,7 @@ for (const [p, b] of [...best.entries()].sort((x, y) => x[0].localeCompare(y[0])
   const s = spearman(b.values, acc);
   const kc = bootstrapInterval(b.values, acc, RANK_STATS.kendall, idx);
   const sc = bootstrapInterval(b.values, acc, RANK_STATS.spearman, idx);
-  const pf = papers[p.replace(/^naslib:/, '')];
+  const pf = papers[p.replace(/^(naslib|published):/, '')];
   // the paper's |rho| drops the sign: compare |ours| then
   const abs = pf?.note === '|rho|';
   const dk = pf?.kendall !== undefined ? (abs ? Math.abs(k) : k) - pf.kendall : undefined;
