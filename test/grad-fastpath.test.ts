@@ -138,3 +138,29 @@ test('synflow: the rescaled float32 pass agrees with float64 per gradient tensor
     }
   }
 });
+
+test("jacov's input gradient as a second backward of the cross-entropy pass (inputOfSum) equals its own sum pass", async () => {
+  const space = getSpace('nb201');
+  const arch = '|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|';
+  const g = space.build(space.parse(arch), { dataset: 'cifar10' });
+  const w = initWeights(g, `input-of-sum/${arch}`);
+  const x = inputs(2, [3, 32, 32], 'input-of-sum-x');
+  const labels = Int32Array.from([4, 7]);
+  const ref = new ReferenceGradBackend();
+  const fast = new OnnxGradBackend();
+  // the definition: d sum(logits) / d input in a pass of its own (BatchNorm over the same batch)
+  const own = (await ref.gradients(g, w, x, { objective: { kind: 'sum' }, bn: 'batch', wrt: { input: true } })).input!;
+  const ce: GradRequest = { objective: { kind: 'cross-entropy', labels }, bn: 'batch', wrt: { weights: true, outputProducts: true, inputOfSum: true } };
+  const r = await ref.gradients(g, w, x, ce);
+  assert.ok(relDiff(own, r.inputOfSum!) < 1e-12, 'reference inputOfSum');
+  const f = await fast.gradients(g, w, x, ce);
+  const d = relDiff(own, f.inputOfSum!);
+  assert.ok(d < 1e-4, `onnx inputOfSum differs from the float64 sum pass by ${d.toExponential(2)}`);
+  // the cross-entropy pass's own outputs are unchanged by the second backward
+  const plain = await fast.gradients(g, w, x, { ...ce, wrt: { weights: true, outputProducts: true } });
+  for (const [node, p] of plain.weights!) assert.ok(relDiff(p.weight!, f.weights!.get(node)!.weight!) < 1e-6, `dW of ${g.nodes[node]!.name}`);
+  assert.ok(Math.abs(plain.loss - f.loss) <= 1e-6 * Math.abs(plain.loss));
+  // and with H g in the same run (GraSP beside jacov)
+  const withHg = await fast.gradients(g, w, x, { ...ce, wrt: { ...ce.wrt, hvp: 'gradient' } });
+  assert.ok(relDiff(own, withHg.inputOfSum!) < 1e-4, 'inputOfSum beside H g');
+});

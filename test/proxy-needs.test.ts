@@ -9,7 +9,8 @@ import { OnnxBackend } from '../src/backends/onnx/backend.js';
 import { initWeights } from '../src/ir/init.js';
 import { PROXIES, PROXY_NAMES, ProxyError, parseProxyList } from '../src/proxies/index.js';
 import { labelsFor } from '../src/proxies/inputs.js';
-import { groupNeeds } from '../src/proxies/needs.js';
+import { foldedPasses, groupNeeds, passKey } from '../src/proxies/needs.js';
+import { jacovScore } from '../src/proxies/jacov.js';
 import { ReferenceGradBackend } from '../src/grad/reference.js';
 import { scoreNetwork } from '../src/search/scorer.js';
 import { getSpace } from '../src/spaces/index.js';
@@ -26,6 +27,12 @@ test('needs: snip, grad_norm, fisher and grasp share one pass; synflow and jacov
   assert.equal(ce.batch, 32);
   const sf = [...groups.values()].find((g) => g.input === 'ones')!;
   assert.deepEqual([sf.bn, sf.precision, sf.absWeights, sf.rescale, sf.batch], ['off', 'float32', true, true, 1]);
+  // jacov rides on the cross-entropy pass (same images, batch, BatchNorm): one forward for both
+  const jac = PROXIES.jacov(S).grad!;
+  assert.deepEqual([...foldedPasses(groups)], [[passKey(jac), passKey(ce)]]);
+  // not when the batches differ (its own pass then), nor onto synflow's pass
+  assert.equal(foldedPasses(groupNeeds([jac, { ...PROXIES.snip(S).grad!, batch: 16 }])).size, 0);
+  assert.equal(foldedPasses(groupNeeds([jac, PROXIES.synflow(S).grad!])).size, 0);
 });
 
 test('labels: the source labels when complete and in range, else seeded random ones', () => {
@@ -68,7 +75,12 @@ test('a session scores gradient proxies from one pass per need, in both input mo
     const snip = PROXIES.snip(S).score({ graph: g, grad: gr, weights: w }, S).value;
     assert.ok(Math.abs(r.scores.snip! - snip) < 1e-4 * snip, `${mode}: snip ${r.scores.snip} vs reference ${snip}`);
     assert.ok(Number.isFinite(r.scores.grad_norm!) && r.scores.grad_norm! > 0);
-    assert.ok(Number.isFinite(r.scores.jacov!));
+    // jacov rode on the cross-entropy pass: its definition is a sum(logits) pass of its own
+    const gs = await ref.gradients(g, w, x, { objective: { kind: 'sum' }, bn: 'batch', wrt: { input: true } });
+    const jac = jacovScore(gs.input!, src.n, gs.input!.length / src.n);
+    assert.ok(Math.abs(r.scores.jacov! - jac) < 1e-4 * Math.abs(jac), `${mode}: jacov ${r.scores.jacov} vs reference ${jac}`);
+    const alone = await scoreNetwork(g, () => w, images, [proxies[2]!], S, new OnnxBackend(), undefined, { backend: 'onnx', sources: { mode, images, data, seed: 'x' } });
+    assert.ok(Math.abs(alone.scores.jacov! - jac) < 1e-4 * Math.abs(jac), `${mode}: jacov alone ${alone.scores.jacov} vs reference ${jac}`);
   }
   await assert.rejects(
     scoreNetwork(g, () => w, images, proxies, S, new OnnxBackend()),

@@ -348,6 +348,8 @@ export function referenceGradients(g: Graph, params: ParamMap, x: GradInput, req
   if (req.wrt.weights) res.weights = merged.back.params;
   if (want.input) res.input = merged.back.input!;
   if (want.products) res.outputProducts = merged.back.products;
+  // the second backward from a ones seed through the same forward (the same batch statistics)
+  if (req.wrt.inputOfSum) res.inputOfSum = pass(g, params, x, { ...req, objective: { kind: 'sum' } }, { input: true, products: false }).merged.back.input!;
   if (req.wrt.hvp) {
     const v = req.wrt.hvp === 'gradient' ? new Map(prunable(g).map((n) => [n.id, merged.back.params.get(n.id)!.weight!] as [number, Vec])) : req.wrt.hvp;
     res.hvp = hessianVector(g, params, x, req, v, passes.map((p) => p.frozen));

@@ -65,6 +65,12 @@ export interface GradRequest {
      * weight gradient g (GraSP's H g), computed in the same run (one pass instead of two).
      */
     hvp?: Map<number, Float32Array | Float64Array> | 'gradient';
+    /**
+     * also d sum(logits) / d input from the same forward pass (same images, same BatchNorm batch): a
+     * second backward seeded with ones (jacov's `backward(ones)`), beside the objective's own. Saves
+     * jacov its own forward pass when a cross-entropy pass runs on its images anyway.
+     */
+    inputOfSum?: boolean;
   };
 }
 
@@ -84,6 +90,8 @@ export interface GradResult {
   classes: number;
   weights?: Map<number, ParamGrads>;
   input?: Float64Array | Float32Array;
+  /** d sum(logits) / d input (with `wrt.inputOfSum`) */
+  inputOfSum?: Float64Array | Float32Array;
   /** node -> n x channels */
   outputProducts?: Map<number, Float64Array | Float32Array>;
   /** node -> H v for the conv / linear weight of that node */

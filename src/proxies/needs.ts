@@ -79,3 +79,20 @@ let defaultNeedOf: (name: string) => GradNeed | undefined = () => undefined;
 export function registerNeedLookup(f: (name: string) => GradNeed | undefined): void {
   defaultNeedOf = f;
 }
+
+/**
+ * Passes that ride on another: a pass that only wants d sum(logits) / d input (jacov) and a
+ * cross-entropy pass over the same images, batch, BatchNorm mode and precision share one forward (the
+ * same batch statistics); the input gradient of the sum is a second backward in the cross-entropy
+ * graph (`GradRequest.wrt.inputOfSum`). Returns rider pass key -> host pass key.
+ */
+export function foldedPasses(groups: ReadonlyMap<string, GradNeed>): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [k, n] of groups) {
+    const inputOnly = n.wrt.input === true && !n.wrt.weights && !n.wrt.outputProducts && !n.wrt.hvp;
+    if (n.objective !== 'sum' || n.absWeights || n.rescale || !inputOnly) continue;
+    const host = passKey({ ...n, objective: 'cross-entropy' });
+    if (groups.get(host)?.objective === 'cross-entropy') out.set(k, host);
+  }
+  return out;
+}

@@ -16,7 +16,7 @@ import { GradUnsupportedError, gradBackend, gradBackendName } from '../grad/inde
 import { assertDifferentiable } from '../grad/reference.js';
 import type { GradRequest, GradResult } from '../grad/types.js';
 import { type InputSources, type LabelledBatch, batchOf, gradInput, labelsFor } from '../proxies/inputs.js';
-import { type ProxyInputsMode, groupNeeds, passKey } from '../proxies/needs.js';
+import { type ProxyInputsMode, foldedPasses, groupNeeds, passKey } from '../proxies/needs.js';
 import { getSpace } from '../spaces/index.js';
 import type { BuildOptions, Space } from '../spaces/types.js';
 
@@ -92,7 +92,10 @@ async function gradientPasses(graph: Graph, weights: () => Weights, proxies: rea
   const out = new Map<string, GradResult[]>();
   const needs = proxies.flatMap((p) => (p.grad ? [p.grad] : []));
   const classes = graph.nodes[graph.output]!.shape.reduce((a, d) => a * d, 1);
-  const groups = [...groupNeeds(needs)].map(([k, need]) => ({ need, names: proxies.filter((p) => p.grad && passKey(p.grad) === k).map((p) => p.name).join(', ') }));
+  const grouped = groupNeeds(needs);
+  const groups = [...grouped].map(([k, need]) => ({ need, names: proxies.filter((p) => p.grad && passKey(p.grad) === k).map((p) => p.name).join(', ') }));
+  // jacov's pass rides on the cross-entropy pass over the same images when there is one (one forward)
+  const riders = foldedPasses(grouped);
   // refuse before any work (BERT's weights alone take seconds to draw)
   for (const { need, names } of groups) {
     if (need.objective === 'cross-entropy' && graph.nodes[graph.output]!.shape.length !== 1) {
@@ -106,6 +109,8 @@ async function gradientPasses(graph: Graph, weights: () => Weights, proxies: rea
   }
   const w = weights();
   for (const [k, { need, names }] of groups.map((g) => [passKey(g.need), g] as const)) {
+    if (riders.has(k)) continue;
+    const rides = [...riders].filter(([, host]) => host === k).map(([r]) => r);
     const backend = gradBackend(gradBackendName(ctx.backend, need.precision), ctx.threads ?? 1);
     const results: GradResult[] = [];
     try {
@@ -120,18 +125,32 @@ async function gradientPasses(graph: Graph, weights: () => Weights, proxies: rea
           bn: need.bn,
           absWeights: need.absWeights,
           ...(need.rescale ? { rescale: true } : {}),
-          wrt: { weights: (need.wrt.weights ?? false) || (need.wrt.hvp ?? false), input: need.wrt.input ?? false, outputProducts: need.wrt.outputProducts ?? false },
+          wrt: {
+            weights: (need.wrt.weights ?? false) || (need.wrt.hvp ?? false),
+            input: need.wrt.input ?? false,
+            outputProducts: need.wrt.outputProducts ?? false,
+            ...(rides.length ? { inputOfSum: true } : {}),
+          },
         };
         // GraSP: H g with g the weight gradient of this same pass, over conv / linear weights (same run)
         results.push(await backend.gradients(graph, w, x, need.wrt.hvp ? { ...base, wrt: { ...base.wrt, hvp: 'gradient' } } : base));
       }
       out.set(k, results);
+      // the riders' results: the objective sum(logits) of the same forward, its input gradient
+      const ridden = results.map((r): GradResult => ({ loss: sumOf(r.logits), logits: r.logits, classes: r.classes, input: r.inputOfSum! }));
+      for (const r of rides) out.set(r, ridden);
     } catch (e) {
       if (e instanceof GradUnsupportedError) throw new ProxyError(`${names}: ${graph.label}: ${e.message} (the forward proxies, e.g. rbflex or naswot, can score it)`);
       throw e;
     }
   }
   return out;
+}
+
+function sumOf(v: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += v[i]!;
+  return s;
 }
 
 /**

@@ -38,7 +38,7 @@ export class OnnxGradBackend implements GradBackend {
     const hvp = req.wrt.hvp;
     // synflow's network (|w|, no BatchNorm, ReLU, sum of logits) is positively homogeneous: input and
     // biases times s scale every value by s; seeding the backward with 1 / sum keeps the gradients near 1
-    const scale = req.rescale === true && req.absWeights === true && req.bn === 'off' && req.objective.kind === 'sum' && hvp === undefined ? RESCALE_INPUT : 1;
+    const scale = req.rescale === true && req.absWeights === true && req.bn === 'off' && req.objective.kind === 'sum' && hvp === undefined && !req.wrt.inputOfSum ? RESCALE_INPUT : 1;
     const base: EmitOptions = {
       n: x.n,
       bn: req.bn,
@@ -47,6 +47,7 @@ export class OnnxGradBackend implements GradBackend {
       wrt: { weights: req.wrt.weights ?? false, input: req.wrt.input ?? false, outputProducts: req.wrt.outputProducts ?? false },
       hvp: hvp !== undefined,
       hvpOfGradient: hvp === 'gradient',
+      inputOfSum: req.wrt.inputOfSum ?? false,
     };
     const em = emitGradGraph(g, base);
     const classes = g.nodes[g.output]!.shape.reduce((a, d) => a * d, 1);
@@ -76,6 +77,7 @@ export class OnnxGradBackend implements GradBackend {
     };
     if (req.wrt.weights) out.weights = weightGrads(g, em, res);
     if (em.inputGrad) out.input = res[em.inputGrad]!.data as Float32Array;
+    if (em.inputOfSum) out.inputOfSum = res[em.inputOfSum]!.data as Float32Array;
     if (req.wrt.outputProducts) {
       out.outputProducts = new Map();
       for (const n of g.nodes) {

@@ -27,6 +27,16 @@ export interface EmitOptions {
   hvp?: boolean;
   /** with `hvp`: v is the weight gradient this graph computes (GraSP's H g in one run), not an input */
   hvpOfGradient?: boolean;
+  /** also d sum(logits) / d input (output `dinputsum`): a second backward from a ones seed, same forward */
+  inputOfSum?: boolean;
+}
+
+/** what one backward pass computes */
+interface BackOpts {
+  weights: boolean;
+  products: boolean;
+  hvp: boolean;
+  input: boolean;
 }
 
 export interface EmittedGrad {
@@ -38,6 +48,8 @@ export interface EmittedGrad {
   /** output names */
   weightGrads: Map<number, { weight?: string; bias?: string }>;
   inputGrad?: string;
+  /** output name of d sum(logits) / d input (option `inputOfSum`) */
+  inputOfSum?: string;
   products: Map<number, string>;
 }
 
@@ -249,176 +261,194 @@ export function emitGradGraph(g: Graph, o: EmitOptions): EmittedGrad {
   G.output(loss, 'loss', []);
 
   // ---- backward (and its tangent) ----
-  const need = new Uint8Array(g.nodes.length);
-  const wantParams = (o.wrt.weights ?? false) || (o.wrt.outputProducts ?? false) || (o.hvp ?? false);
-  for (const n of g.nodes) {
-    if (n.op.kind === 'input') need[n.id] = o.wrt.input ? 1 : 0;
-    else if (n.op.kind === 'zero') need[n.id] = 0;
-    else if (((n.op.kind === 'conv2d' || n.op.kind === 'linear') && wantParams) || n.inputs.some((i) => need[i])) need[n.id] = 1;
-  }
-  const contrib: string[][] = g.nodes.map(() => []);
-  const tcontrib: string[][] = g.nodes.map(() => []);
-  const give = (id: number, d: string): void => {
-    if (need[id]) contrib[id]!.push(d);
-  };
-  const tgive = (id: number, d: string | undefined): void => {
-    if (need[id] && d) tcontrib[id]!.push(d);
-  };
-  contrib[g.output]!.push(dz);
-  if (tdz) tcontrib[g.output]!.push(tdz);
-  const weightGrads = new Map<number, { weight?: string; bias?: string }>();
-  const hvOut = new Map<number, string>();
-  const products = new Map<number, string>();
-  let inputGrad: string | undefined;
-  for (let id = g.nodes.length - 1; id >= 0; id--) {
-    const n = g.nodes[id]!;
-    const cs = contrib[id]!;
-    if (!need[id] || cs.length === 0) continue;
-    const dy = sum(...cs)!;
-    const tdy = sum(...tcontrib[id]!);
-    const op = n.op;
-    const inId = n.inputs[0] ?? -1;
-    const x = vals[inId]!;
-    const tx = tan[inId];
-    const inShape = inId >= 0 ? g.nodes[inId]!.shape : [];
-    const s = saved.get(id) ?? {};
-    /** the backward rule of an op that is linear in dy (the same rule carries R{dy}) */
-    const linearBack = (d: string): [number, string][] => {
+  /** one backward pass from dL/dz = `seed` (R{seed} = `tseed`) through the forward above */
+  const backward = (seed: string, tseed: string | undefined, b: BackOpts) => {
+    const need = new Uint8Array(g.nodes.length);
+    const wantParams = b.weights || b.products || b.hvp;
+    for (const n of g.nodes) {
+      if (n.op.kind === 'input') need[n.id] = b.input ? 1 : 0;
+      else if (n.op.kind === 'zero') need[n.id] = 0;
+      else if (((n.op.kind === 'conv2d' || n.op.kind === 'linear') && wantParams) || n.inputs.some((i) => need[i])) need[n.id] = 1;
+    }
+    const contrib: string[][] = g.nodes.map(() => []);
+    const tcontrib: string[][] = g.nodes.map(() => []);
+    const give = (id: number, d: string): void => {
+      if (need[id]) contrib[id]!.push(d);
+    };
+    const tgive = (id: number, d: string | undefined): void => {
+      if (need[id] && d) tcontrib[id]!.push(d);
+    };
+    contrib[g.output]!.push(seed);
+    if (tseed) tcontrib[g.output]!.push(tseed);
+    const weightGrads = new Map<number, { weight?: string; bias?: string }>();
+    const hvOut = new Map<number, string>();
+    const products = new Map<number, string>();
+    let inputGrad: string | undefined;
+    for (let id = g.nodes.length - 1; id >= 0; id--) {
+      const n = g.nodes[id]!;
+      const cs = contrib[id]!;
+      if (!need[id] || cs.length === 0) continue;
+      const dy = sum(...cs)!;
+      const tdy = sum(...tcontrib[id]!);
+      const op = n.op;
+      const inId = n.inputs[0] ?? -1;
+      const x = vals[inId]!;
+      const tx = tan[inId];
+      const inShape = inId >= 0 ? g.nodes[inId]!.shape : [];
+      const s = saved.get(id) ?? {};
+      /** the backward rule of an op that is linear in dy (the same rule carries R{dy}) */
+      const linearBack = (d: string): [number, string][] => {
+        switch (op.kind) {
+          case 'activation':
+            return [[inId, G.op('Mul', [d, s.m!])]];
+          case 'avgpool': {
+            const [C, H, W] = inShape as [number, number, number];
+            const [OH, OW] = [n.shape[1]!, n.shape[2]!];
+            const scale = avgDivisors(op.kernel, op.stride, op.pad, op.countIncludePad, H, W, OH, OW);
+            const ds = G.op('Mul', [d, G.f(scale, [1, 1, OH, OW])]);
+            const outH = op.stride[0] * (OH - 1) + op.kernel[0] - 2 * op.pad[0];
+            const outW = op.stride[1] * (OW - 1) + op.kernel[1] - 2 * op.pad[1];
+            const ones = G.f(new Float32Array(C * op.kernel[0] * op.kernel[1]).fill(1), [C, 1, op.kernel[0], op.kernel[1]]);
+            return [[inId, G.op('ConvTranspose', [ds, ones], [...convAttrs(op.kernel, op.stride, [op.pad[0], op.pad[1], op.pad[0], op.pad[1]], [1, 1], C), { name: 'output_padding', ints: [H - outH, W - outW] }])]];
+          }
+          case 'maxpool': {
+            const total = N * numel(inShape);
+            const z0 = G.op('Expand', [G.f([0], [1]), G.i64([total])]);
+            const sc = G.op('ScatterElements', [z0, G.op('Reshape', [s.idx!, G.i64([-1])]), G.op('Reshape', [d, G.i64([-1])])], [
+              { name: 'axis', i: 0 },
+              { name: 'reduction', s: 'add' },
+            ]);
+            return [[inId, G.op('Reshape', [sc, G.i64(DIMS(N, inShape))])]];
+          }
+          case 'add':
+            return n.inputs.map((i) => [i, d]);
+          case 'identity':
+            return [[inId, d]];
+          case 'flatten':
+            return [[inId, G.op('Reshape', [d, G.i64(DIMS(N, inShape))])]];
+          case 'global_avg_pool': {
+            const [C, H, W] = inShape as [number, number, number];
+            const r = G.op('Mul', [G.op('Reshape', [d, G.i64([N, C, 1, 1])]), G.scalar(1 / (H * W))]);
+            return [[inId, G.op('Expand', [r, G.i64([N, C, H, W])])]];
+          }
+          case 'resize':
+          case 'slice':
+            return [[inId, G.op('MatMul', [s.rh!, G.op('MatMul', [d, s.rw!])])]];
+          case 'concat': {
+            const sizes = n.inputs.map((i) => g.nodes[i]!.shape[0]!);
+            const parts = G.opN('Split', [d, G.i64(sizes)], sizes.length, [{ name: 'axis', i: 1 }]);
+            return n.inputs.map((i, k) => [i, parts[k]!]);
+          }
+          default:
+            return [];
+        }
+      };
       switch (op.kind) {
-        case 'activation':
-          return [[inId, G.op('Mul', [d, s.m!])]];
-        case 'avgpool': {
-          const [C, H, W] = inShape as [number, number, number];
+        case 'input':
+          inputGrad = dy;
+          break;
+        case 'zero':
+          break;
+        case 'conv2d': {
+          const [H, W] = [inShape[1]!, inShape[2]!];
           const [OH, OW] = [n.shape[1]!, n.shape[2]!];
-          const scale = avgDivisors(op.kernel, op.stride, op.pad, op.countIncludePad, H, W, OH, OW);
-          const ds = G.op('Mul', [d, G.f(scale, [1, 1, OH, OW])]);
-          const outH = op.stride[0] * (OH - 1) + op.kernel[0] - 2 * op.pad[0];
-          const outW = op.stride[1] * (OW - 1) + op.kernel[1] - 2 * op.pad[1];
-          const ones = G.f(new Float32Array(C * op.kernel[0] * op.kernel[1]).fill(1), [C, 1, op.kernel[0], op.kernel[1]]);
-          return [[inId, G.op('ConvTranspose', [ds, ones], [...convAttrs(op.kernel, op.stride, [op.pad[0], op.pad[1], op.pad[0], op.pad[1]], [1, 1], C), { name: 'output_padding', ints: [H - outH, W - outW] }])]];
+          const outH = op.stride[0] * (OH - 1) + op.dilation[0] * (op.kernel[0] - 1) + 1 - op.pad[0] - op.pad[2];
+          const outW = op.stride[1] * (OW - 1) + op.dilation[1] * (op.kernel[1] - 1) + 1 - op.pad[1] - op.pad[3];
+          const tAttrs = [...convAttrs(op.kernel, op.stride, op.pad, op.dilation, 1), { name: 'output_padding', ints: [H - outH, W - outW] }];
+          if (need[inId]) {
+            give(inId, G.op('ConvTranspose', [dy, s.w!], tAttrs));
+            if (b.hvp) tgive(inId, sum(tdy && G.op('ConvTranspose', [tdy, s.w!], tAttrs), s.v && G.op('ConvTranspose', [dy, s.v], tAttrs)));
+          }
+          const kh = Math.floor((H + op.pad[0] + op.pad[2] - op.stride[0] * (OH - 1) - 1) / op.dilation[0]) + 1;
+          const kw = Math.floor((W + op.pad[1] + op.pad[3] - op.stride[1] * (OW - 1) - 1) / op.dilation[1]) + 1;
+          /** dL/dW from an input and an output gradient: a Conv of their transposes */
+          const convW = (xx: string, d: string): string => {
+            const xT = G.op('Transpose', [xx], [{ name: 'perm', ints: [1, 0, 2, 3] }]);
+            const dT = G.op('Transpose', [d], [{ name: 'perm', ints: [1, 0, 2, 3] }]);
+            let r = G.op('Conv', [xT, dT], [
+              { name: 'strides', ints: op.dilation },
+              { name: 'dilations', ints: op.stride },
+              { name: 'pads', ints: op.pad },
+            ]);
+            if (kh !== op.kernel[0] || kw !== op.kernel[1]) r = G.op('Slice', [r, G.i64([0, 0]), G.i64(op.kernel), G.i64([2, 3])]);
+            return G.op('Transpose', [r], [{ name: 'perm', ints: [1, 0, 2, 3] }]);
+          };
+          if (b.weights) {
+            const db = op.bias ? G.op('ReduceSum', [dy, G.i64([0, 2, 3])], [{ name: 'keepdims', i: 0 }]) : undefined;
+            weightGrads.set(id, { weight: convW(x, dy), ...(db ? { bias: db } : {}) });
+          }
+          if (b.hvp) {
+            const hv = sum(tx && convW(tx, dy), tdy && convW(x, tdy));
+            if (hv) hvOut.set(id, hv);
+          }
+          if (b.products) products.set(id, G.op('ReduceSum', [G.op('Mul', [vals[id]!, dy]), G.i64([2, 3])], [{ name: 'keepdims', i: 0 }]));
+          break;
         }
-        case 'maxpool': {
-          const total = N * numel(inShape);
-          const z0 = G.op('Expand', [G.f([0], [1]), G.i64([total])]);
-          const sc = G.op('ScatterElements', [z0, G.op('Reshape', [s.idx!, G.i64([-1])]), G.op('Reshape', [d, G.i64([-1])])], [
-            { name: 'axis', i: 0 },
-            { name: 'reduction', s: 'add' },
-          ]);
-          return [[inId, G.op('Reshape', [sc, G.i64(DIMS(N, inShape))])]];
+        case 'linear': {
+          if (need[inId]) {
+            give(inId, G.op('MatMul', [dy, s.w!]));
+            if (b.hvp) tgive(inId, sum(tdy && G.op('MatMul', [tdy, s.w!]), s.v && G.op('MatMul', [dy, s.v])));
+          }
+          const tA = [{ name: 'transA', i: 1 }];
+          if (b.weights) {
+            const db = op.bias ? G.op('ReduceSum', [dy, G.i64([0])], [{ name: 'keepdims', i: 0 }]) : undefined;
+            weightGrads.set(id, { weight: G.op('Gemm', [dy, x], tA), ...(db ? { bias: db } : {}) });
+          }
+          if (b.hvp) {
+            const hv = sum(tdy && G.op('Gemm', [tdy, x], tA), tx && G.op('Gemm', [dy, tx], tA));
+            if (hv) hvOut.set(id, hv);
+          }
+          if (b.products) products.set(id, G.op('Mul', [vals[id]!, dy]));
+          break;
         }
-        case 'add':
-          return n.inputs.map((i) => [i, d]);
-        case 'identity':
-          return [[inId, d]];
-        case 'flatten':
-          return [[inId, G.op('Reshape', [d, G.i64(DIMS(N, inShape))])]];
-        case 'global_avg_pool': {
-          const [C, H, W] = inShape as [number, number, number];
-          const r = G.op('Mul', [G.op('Reshape', [d, G.i64([N, C, 1, 1])]), G.scalar(1 / (H * W))]);
-          return [[inId, G.op('Expand', [r, G.i64([N, C, H, W])])]];
-        }
-        case 'resize':
-        case 'slice':
-          return [[inId, G.op('MatMul', [s.rh!, G.op('MatMul', [d, s.rw!])])]];
-        case 'concat': {
-          const sizes = n.inputs.map((i) => g.nodes[i]!.shape[0]!);
-          const parts = G.opN('Split', [d, G.i64(sizes)], sizes.length, [{ name: 'axis', i: 1 }]);
-          return n.inputs.map((i, k) => [i, parts[k]!]);
+        case 'batchnorm': {
+          if (o.bn === 'off') {
+            give(inId, dy);
+            tgive(inId, tdy);
+            break;
+          }
+          const scale = (t: string): string => (s.gamma ? G.op('Mul', [t, s.gamma]) : t);
+          const dxhat = scale(dy);
+          const tdxhat = tdy && scale(tdy);
+          if (o.bn === 'eval') {
+            const c = G.scalar(1 / Math.sqrt(1 + op.eps));
+            give(inId, G.op('Mul', [dxhat, c]));
+            tgive(inId, tdxhat && G.op('Mul', [tdxhat, c]));
+            break;
+          }
+          const mean = (t: string): string => G.op('ReduceMean', [t, s.axes!], [{ name: 'keepdims', i: 1 }]);
+          // dx = inv * B, B = dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)
+          const m2 = mean(G.op('Mul', [dxhat, s.xhat!]));
+          const B = G.op('Sub', [G.op('Sub', [dxhat, mean(dxhat)]), G.op('Mul', [s.xhat!, m2])]);
+          give(inId, G.op('Mul', [s.inv!, B]));
+          if (b.hvp && (tdxhat || s.txhat)) {
+            // R{B} = R{dxhat} - mean(R{dxhat}) - R{xhat} m2 - xhat mean(R{dxhat} xhat + dxhat R{xhat})
+            const tm2 = mean(sum(tdxhat && G.op('Mul', [tdxhat, s.xhat!]), s.txhat && G.op('Mul', [dxhat, s.txhat]))!);
+            const tB = sum(tdxhat && G.op('Sub', [tdxhat, mean(tdxhat)]), s.txhat && G.op('Neg', [G.op('Mul', [s.txhat, m2])]), G.op('Neg', [G.op('Mul', [s.xhat!, tm2])]))!;
+            tgive(inId, sum(s.tinv && G.op('Mul', [s.tinv, B]), G.op('Mul', [s.inv!, tB])));
+          }
+          break;
         }
         default:
-          return [];
+          for (const [i, d] of linearBack(dy)) give(i, d);
+          if (b.hvp && tdy) for (const [i, d] of linearBack(tdy)) tgive(i, d);
       }
-    };
-    switch (op.kind) {
-      case 'input':
-        inputGrad = dy;
-        break;
-      case 'zero':
-        break;
-      case 'conv2d': {
-        const [H, W] = [inShape[1]!, inShape[2]!];
-        const [OH, OW] = [n.shape[1]!, n.shape[2]!];
-        const outH = op.stride[0] * (OH - 1) + op.dilation[0] * (op.kernel[0] - 1) + 1 - op.pad[0] - op.pad[2];
-        const outW = op.stride[1] * (OW - 1) + op.dilation[1] * (op.kernel[1] - 1) + 1 - op.pad[1] - op.pad[3];
-        const tAttrs = [...convAttrs(op.kernel, op.stride, op.pad, op.dilation, 1), { name: 'output_padding', ints: [H - outH, W - outW] }];
-        if (need[inId]) {
-          give(inId, G.op('ConvTranspose', [dy, s.w!], tAttrs));
-          if (o.hvp) tgive(inId, sum(tdy && G.op('ConvTranspose', [tdy, s.w!], tAttrs), s.v && G.op('ConvTranspose', [dy, s.v], tAttrs)));
-        }
-        const kh = Math.floor((H + op.pad[0] + op.pad[2] - op.stride[0] * (OH - 1) - 1) / op.dilation[0]) + 1;
-        const kw = Math.floor((W + op.pad[1] + op.pad[3] - op.stride[1] * (OW - 1) - 1) / op.dilation[1]) + 1;
-        /** dL/dW from an input and an output gradient: a Conv of their transposes */
-        const convW = (xx: string, d: string): string => {
-          const xT = G.op('Transpose', [xx], [{ name: 'perm', ints: [1, 0, 2, 3] }]);
-          const dT = G.op('Transpose', [d], [{ name: 'perm', ints: [1, 0, 2, 3] }]);
-          let r = G.op('Conv', [xT, dT], [
-            { name: 'strides', ints: op.dilation },
-            { name: 'dilations', ints: op.stride },
-            { name: 'pads', ints: op.pad },
-          ]);
-          if (kh !== op.kernel[0] || kw !== op.kernel[1]) r = G.op('Slice', [r, G.i64([0, 0]), G.i64(op.kernel), G.i64([2, 3])]);
-          return G.op('Transpose', [r], [{ name: 'perm', ints: [1, 0, 2, 3] }]);
-        };
-        if (o.wrt.weights || o.hvpOfGradient) {
-          const db = op.bias ? G.op('ReduceSum', [dy, G.i64([0, 2, 3])], [{ name: 'keepdims', i: 0 }]) : undefined;
-          weightGrads.set(id, { weight: convW(x, dy), ...(db ? { bias: db } : {}) });
-        }
-        if (o.hvp) {
-          const hv = sum(tx && convW(tx, dy), tdy && convW(x, tdy));
-          if (hv) hvOut.set(id, hv);
-        }
-        if (o.wrt.outputProducts) products.set(id, G.op('ReduceSum', [G.op('Mul', [vals[id]!, dy]), G.i64([2, 3])], [{ name: 'keepdims', i: 0 }]));
-        break;
-      }
-      case 'linear': {
-        if (need[inId]) {
-          give(inId, G.op('MatMul', [dy, s.w!]));
-          if (o.hvp) tgive(inId, sum(tdy && G.op('MatMul', [tdy, s.w!]), s.v && G.op('MatMul', [dy, s.v])));
-        }
-        const tA = [{ name: 'transA', i: 1 }];
-        if (o.wrt.weights || o.hvpOfGradient) {
-          const db = op.bias ? G.op('ReduceSum', [dy, G.i64([0])], [{ name: 'keepdims', i: 0 }]) : undefined;
-          weightGrads.set(id, { weight: G.op('Gemm', [dy, x], tA), ...(db ? { bias: db } : {}) });
-        }
-        if (o.hvp) {
-          const hv = sum(tdy && G.op('Gemm', [tdy, x], tA), tx && G.op('Gemm', [dy, tx], tA));
-          if (hv) hvOut.set(id, hv);
-        }
-        if (o.wrt.outputProducts) products.set(id, G.op('Mul', [vals[id]!, dy]));
-        break;
-      }
-      case 'batchnorm': {
-        if (o.bn === 'off') {
-          give(inId, dy);
-          tgive(inId, tdy);
-          break;
-        }
-        const scale = (t: string): string => (s.gamma ? G.op('Mul', [t, s.gamma]) : t);
-        const dxhat = scale(dy);
-        const tdxhat = tdy && scale(tdy);
-        if (o.bn === 'eval') {
-          const c = G.scalar(1 / Math.sqrt(1 + op.eps));
-          give(inId, G.op('Mul', [dxhat, c]));
-          tgive(inId, tdxhat && G.op('Mul', [tdxhat, c]));
-          break;
-        }
-        const mean = (t: string): string => G.op('ReduceMean', [t, s.axes!], [{ name: 'keepdims', i: 1 }]);
-        // dx = inv * B, B = dxhat - mean(dxhat) - xhat * mean(dxhat * xhat)
-        const m2 = mean(G.op('Mul', [dxhat, s.xhat!]));
-        const B = G.op('Sub', [G.op('Sub', [dxhat, mean(dxhat)]), G.op('Mul', [s.xhat!, m2])]);
-        give(inId, G.op('Mul', [s.inv!, B]));
-        if (o.hvp && (tdxhat || s.txhat)) {
-          // R{B} = R{dxhat} - mean(R{dxhat}) - R{xhat} m2 - xhat mean(R{dxhat} xhat + dxhat R{xhat})
-          const tm2 = mean(sum(tdxhat && G.op('Mul', [tdxhat, s.xhat!]), s.txhat && G.op('Mul', [dxhat, s.txhat]))!);
-          const tB = sum(tdxhat && G.op('Sub', [tdxhat, mean(tdxhat)]), s.txhat && G.op('Neg', [G.op('Mul', [s.txhat, m2])]), G.op('Neg', [G.op('Mul', [s.xhat!, tm2])]))!;
-          tgive(inId, sum(s.tinv && G.op('Mul', [s.tinv, B]), G.op('Mul', [s.inv!, tB])));
-        }
-        break;
-      }
-      default:
-        for (const [i, d] of linearBack(dy)) give(i, d);
-        if (o.hvp && tdy) for (const [i, d] of linearBack(tdy)) tgive(i, d);
     }
+    return { weightGrads, hvOut, products, inputGrad };
+  };
+  const { weightGrads, hvOut, products, inputGrad } = backward(dz, tdz, {
+    weights: (o.wrt.weights ?? false) || (o.hvpOfGradient ?? false),
+    products: o.wrt.outputProducts ?? false,
+    hvp: o.hvp ?? false,
+    input: o.wrt.input ?? false,
+  });
+  // jacov beside the objective: d sum(logits) / d input, a second backward from a ones seed through the
+  // same forward (the same batch statistics); input gradients only, no weight-gradient convolutions
+  let inputOfSum: string | undefined;
+  if (o.inputOfSum) {
+    let ones = G.op('Expand', [G.f([1], [1]), G.i64([N, K])]);
+    if (outShape.length !== 1) ones = G.op('Reshape', [ones, G.i64(DIMS(N, outShape))]);
+    inputOfSum = backward(ones, undefined, { weights: false, products: false, hvp: false, input: true }).inputGrad ?? zeros(g.nodes[g.input]!.shape);
   }
 
   // ---- outputs ----
@@ -446,12 +476,13 @@ export function emitGradGraph(g: Graph, o: EmitOptions): EmittedGrad {
     G.output(p, `prod${id}`, [N, g.nodes[id]!.shape[0]!]);
     prodNames.set(id, `prod${id}`);
   }
+  if (inputOfSum) G.output(inputOfSum, 'dinputsum', DIMS(N, g.nodes[g.input]!.shape));
   let inputName: string | undefined;
   if (o.wrt.input) {
     inputName = 'dinput';
     G.output(inputGrad ?? zeros(g.nodes[g.input]!.shape), inputName, DIMS(N, g.nodes[g.input]!.shape));
   }
-  return { bytes: G.bytes(g.label), params, hvp, weightGrads: outNames, ...(inputName ? { inputGrad: inputName } : {}), products: prodNames };
+  return { bytes: G.bytes(g.label), params, hvp, weightGrads: outNames, ...(inputName ? { inputGrad: inputName } : {}), ...(inputOfSum ? { inputOfSum: 'dinputsum' } : {}), products: prodNames };
 }
 
 function convAttrs(kernel: readonly number[], stride: readonly number[], pad: readonly number[], dilation: readonly number[], group: number) {
