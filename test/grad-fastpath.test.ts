@@ -163,4 +163,19 @@ test("jacov's input gradient as a second backward of the cross-entropy pass (inp
   // and with H g in the same run (GraSP beside jacov)
   const withHg = await fast.gradients(g, w, x, { ...ce, wrt: { ...ce.wrt, hvp: 'gradient' } });
   assert.ok(relDiff(own, withHg.inputOfSum!) < 1e-4, 'inputOfSum beside H g');
+  // BatchNorm with gamma != 1, beta != 0 (the affine ops a fresh network's unit BatchNorms skip)
+  const w2: Weights = { ...w, byNode: new Map(w.byNode) };
+  for (const n of g.nodes) {
+    const p = w.byNode.get(n.id);
+    if (n.op.kind === 'batchnorm' && p?.weight) w2.byNode.set(n.id, { ...p, weight: p.weight.map((_, i) => 1 + 0.1 * Math.sin(i + n.id)), bias: p.bias!.map((_, i) => 0.05 * Math.cos(i * n.id)) });
+  }
+  const r2 = await ref.gradients(g, w2, x, ce);
+  const f2 = await fast.gradients(g, w2, x, ce);
+  for (const [node, p] of r2.weights!) {
+    if (g.nodes[node]!.op.kind !== 'conv2d' && g.nodes[node]!.op.kind !== 'linear') continue;
+    const dd = relDiff(p.weight!, f2.weights!.get(node)!.weight!);
+    assert.ok(dd < 1e-4, `affine BatchNorm: dW of ${g.nodes[node]!.name} differs by ${dd.toExponential(2)}`);
+  }
+  assert.ok(relDiff(r2.inputOfSum!, f2.inputOfSum!) < 1e-4, 'affine BatchNorm: inputOfSum');
+  assert.ok(relDiff(r2.logits, f.logits) > 1e-6, 'the affine parameters were used');
 });

@@ -14,14 +14,16 @@ export class OnnxGradBackend implements GradBackend {
 
   constructor(private readonly threads = 1) {}
 
-  private async session(bytes: Uint8Array): Promise<ort.InferenceSession> {
+  private async session(bytes: Uint8Array, hvp: boolean): Promise<ort.InferenceSession> {
     return ort.InferenceSession.create(bytes, {
       executionProviders: ['cpu'],
       intraOpNumThreads: this.threads,
       interOpNumThreads: 1,
-      // 'all', not 'basic': under 'basic' onnxruntime's kernels put the R-operator graph's H v 3e-3 off
-      // float64 on NB201 (2 images); under 'all' within 1e-5 (test/grad-fastpath.test.ts)
-      graphOptimizationLevel: 'all',
+      // H v: 'all', not 'basic': under 'basic' onnxruntime's kernels put the R-operator graph's H v 3e-3 off
+      // float64 on NB201 (2 images); under 'all' within 1e-5 (test/grad-fastpath.test.ts). Plain gradients:
+      // 'basic' (within 1e-4 of the tape, test/grad-onnx-agree.test.ts): session creation ~220 instead of
+      // ~400 ms CPU on an NB201 pass at batch 32, the run as fast (bench/grad-profile.ts --opt --sessions)
+      graphOptimizationLevel: hvp ? 'all' : 'basic',
       // no arena, no memory pattern: a fresh session's arena is fresh memory, and page-faulting it cost
       // more than the run (NB201 batch 32: 2.5-3.5 s CPU for create + first run, 1.0-1.3 s without;
       // bench/grad-profile.ts --sessions); freed tensors go back to malloc and the next network reuses them
@@ -48,6 +50,7 @@ export class OnnxGradBackend implements GradBackend {
       hvp: hvp !== undefined,
       hvpOfGradient: hvp === 'gradient',
       inputOfSum: req.wrt.inputOfSum ?? false,
+      unitBn: unitBatchNorms(g, w),
     };
     const em = emitGradGraph(g, base);
     const classes = g.nodes[g.output]!.shape.reduce((a, d) => a * d, 1);
@@ -61,7 +64,7 @@ export class OnnxGradBackend implements GradBackend {
         feeds[h.v] = new ort.Tensor('float32', v ? (v instanceof Float32Array ? v : Float32Array.from(v)) : new Float32Array(size), p.dims);
       }
     }
-    const sess = await this.session(em.bytes);
+    const sess = await this.session(em.bytes, hvp !== undefined);
     let res: ort.InferenceSession.OnnxValueMapType;
     try {
       res = await sess.run(feeds);
@@ -96,6 +99,18 @@ export class OnnxGradBackend implements GradBackend {
     }
     return out;
   }
+}
+
+/** BatchNorm nodes with gamma = 1 and beta = 0 (PyTorch's initialisation; |w| keeps them) */
+function unitBatchNorms(g: Graph, w: Weights): Set<number> {
+  const out = new Set<number>();
+  for (const n of g.nodes) {
+    if (n.op.kind !== 'batchnorm' || !n.op.affine) continue;
+    const p = w.byNode.get(n.id);
+    // absent parameters are fed as 1 and 0 (inputFeeds)
+    if ((p?.weight?.every((v) => v === 1) ?? true) && (p?.bias?.every((v) => v === 0) ?? true)) out.add(n.id);
+  }
+  return out;
 }
 
 /** the input and bias factor of a rescaled pass: 2^-64 (exact), room for sums up to ~1e57 */
