@@ -10,6 +10,7 @@
  *
  *   node dist/bench/zc.js [--archs 100] [--proxies synflow,snip,grad_norm,fisher,grasp,jacov] [--threads 2]
  *                         [--data PNG] [--no-peer] [--python /usr/bin/python3] [--all-archs 30 (0: skip)]
+ *                         [--all-inputs reference|shared (shared: every proxy on RBFleX's 3 images)]
  * Prints figures; asserts nothing.
  */
 import { spawnSync } from 'node:child_process';
@@ -94,12 +95,17 @@ async function main(): Promise<void> {
     const allN = Number(get('--all-archs', '30'));
     if (allN <= 0) return;
     const all: ProxyName[] = [...PROXY_NAMES];
-    const session = new ScoringSession({ space: 'nb201', build: { dataset: 'cifar10' }, images: small, data: images, proxies: all, seed: '1' });
+    // --all-inputs shared: like for like, every proxy on RBFleX's 3 images (reference: each at its own settings)
+    const mode = get('--all-inputs', 'reference') === 'shared' ? 'shared' : 'reference';
+    const session = new ScoringSession({ space: 'nb201', build: { dataset: 'cifar10' }, images: small, data: images, proxies: all, seed: '1', proxyInputs: mode });
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     await session.score(archs.slice(0, allN));
     const s = (performance.now() - t0) / 1000;
+    const c = process.cpuUsage(c0);
     await session.close();
-    console.log(`all ${all.length} proxies (${all.join(', ')}): ${allN} networks in ${s.toFixed(1)} s = ${(allN / s).toFixed(2)} networks/s; full NB201 (15,625) estimate ${((15625 / (allN / s)) / 60).toFixed(0)} min`);
+    const cpuPerNet = (c.user + c.system) / 1e6 / allN;
+    console.log(`all ${all.length} proxies (${all.join(', ')}), --proxy-inputs ${mode}: ${allN} networks in ${s.toFixed(1)} s = ${(allN / s).toFixed(2)} networks/s, ${(cpuPerNet * 1000).toFixed(0)} cpu-ms per network; full NB201 (15,625) estimate ${((15625 / (allN / s)) / 60).toFixed(0)} min at this wall rate, ${((15625 * cpuPerNet) / 2 / 60).toFixed(0)} min of CPU on 2 cores`);
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
