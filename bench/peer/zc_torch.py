@@ -13,6 +13,7 @@ Prints one JSON object: {"proxy":..,"ms":[per-network wall ms],"cpu_ms":[per-net
 import argparse
 import copy
 import json
+import math
 import os
 import sys
 import time
@@ -141,6 +142,8 @@ def main():
         values.append(fn(net, x, y))
         ms.append((time.perf_counter() - t0) * 1000)
         cpu.append((time.process_time() - c0) * 1000)
+    # a proxy value that is not finite (jacov on a degenerate network) goes out as null: strict JSON
+    values = [v if math.isfinite(v) else None for v in values]
     print(json.dumps({"proxy": a.proxy, "ms": ms, "cpu_ms": cpu, "values": values, "threads": a.threads, "torch": torch.__version__}))
 
 
