@@ -15,11 +15,12 @@ import { naswotScore } from '../src/proxies/naswot.js';
 import { rbflexScore } from '../src/proxies/rbflex.js';
 import { naswotReduced, rbflexReduced } from '../src/proxies/reduced.js';
 import { proxyKeysOf } from '../src/search/cache-key.js';
-import { Scorer, type ScorerConfig, usesSkeleton } from '../src/search/scorer.js';
+import { type ScorerConfig, usesSkeleton } from '../src/search/scorer.js';
 import { nb201 } from '../src/spaces/nb201.js';
 import { transnasMicro } from '../src/spaces/transnas.js';
 import { Rng } from '../src/util/rng.js';
 import { gaussianImages } from './helpers/fixtures.js';
+import { assertGraphPathMatchesHost } from './helpers/scorer-paths.js';
 
 const ARCHS = [
   '|none~0|+|none~0|none~1|+|none~0|none~1|none~2|',
@@ -129,20 +130,7 @@ test('Scorer picks the skeleton path only for reducible proxies on a space with 
   assert.equal(hostKeys.rbflex, 'rbflex:v1:taps=reference:gk=2.68690173088039e-12:gq=1.02460061284506e-11:backend=onnx:bn=per-image:engine=none', 'host-path keys unchanged');
   assert.equal(graphKeys.params, hostKeys.params);
 
-  const graph = new Scorer(base, images);
-  const host = new Scorer({ ...base, reduce: 'host' }, images);
-  try {
-    for (const arch of ARCHS.slice(2, 5)) {
-      const a = await graph.score(arch);
-      const b = await host.score(arch);
-      assert.ok(Math.abs(a.scores.rbflex! - b.scores.rbflex!) <= 1e-3, `${arch}: ${a.scores.rbflex} vs ${b.scores.rbflex}`);
-      assert.ok(Math.abs(a.scores.naswot! - b.scores.naswot!) <= 1e-3, `${arch}: ${a.scores.naswot} vs ${b.scores.naswot}`);
-      assert.equal(a.scores.params, b.scores.params);
-    }
-  } finally {
-    await graph.close();
-    await host.close();
-  }
+  await assertGraphPathMatchesHost(base, images, ARCHS.slice(2, 5));
 });
 
 test('TransNAS-micro skeleton: skeleton forward = per-network forward, and in-graph reduction = float64 host path', async () => {

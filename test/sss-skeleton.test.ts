@@ -12,10 +12,11 @@ import { naswotScore } from '../src/proxies/naswot.js';
 import { rbflexScore } from '../src/proxies/rbflex.js';
 import { naswotReduced, rbflexReduced } from '../src/proxies/reduced.js';
 import { proxyKeysOf } from '../src/search/cache-key.js';
-import { Scorer, type ScorerConfig, usesSkeleton } from '../src/search/scorer.js';
+import { type ScorerConfig, usesSkeleton } from '../src/search/scorer.js';
 import { sss } from '../src/spaces/sss.js';
 import { Rng } from '../src/util/rng.js';
 import { gaussianImages } from './helpers/fixtures.js';
+import { assertGraphPathMatchesHost } from './helpers/scorer-paths.js';
 
 // both skip-edge forms (c2 = c3 / c4 = c5 or not), the narrowest and widest networks, and a seeded few
 const ARCHS = ['8:8:8:8:8', '64:64:64:64:64', '64:8:8:64:16', '16:32:32:8:8', '8:24:64:40:40', ...new Rng('sss-skeleton-test').sample(sss.size, 3).map((i) => sss.archAt(i))];
@@ -87,18 +88,5 @@ test('Scorer: SSS scores through the shared skeleton by default, within 1e-3 of 
   assert.equal(usesSkeleton(base), true);
   assert.equal(usesSkeleton({ ...base, reduce: 'host' }), false);
   assert.match(proxyKeysOf(base, {}).rbflex!, /:reduce=graph:/);
-  const graph = new Scorer(base, images);
-  const host = new Scorer({ ...base, reduce: 'host' }, images);
-  try {
-    for (const arch of ARCHS.slice(2, 6)) {
-      const a = await graph.score(arch);
-      const b = await host.score(arch);
-      assert.ok(Math.abs(a.scores.rbflex! - b.scores.rbflex!) <= 1e-3, `${arch}: ${a.scores.rbflex} vs ${b.scores.rbflex}`);
-      assert.ok(Math.abs(a.scores.naswot! - b.scores.naswot!) <= 1e-3, `${arch}: ${a.scores.naswot} vs ${b.scores.naswot}`);
-      assert.equal(a.scores.params, b.scores.params);
-    }
-  } finally {
-    await graph.close();
-    await host.close();
-  }
+  await assertGraphPathMatchesHost(base, images, ARCHS.slice(2, 6));
 });
