@@ -2,9 +2,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { REFERENCE_GAMMAS } from '../src/proxies/index.js';
 import { proxyKeysOf } from '../src/search/cache-key.js';
-import { Scorer, type ScorerConfig, reducesInGraph, usesSkeleton } from '../src/search/scorer.js';
+import { type ScorerConfig, reducesInGraph, usesSkeleton } from '../src/search/scorer.js';
 import { transnasMacro } from '../src/spaces/transnas.js';
 import { gaussianImages } from './helpers/fixtures.js';
+import { assertGraphPathMatchesHost } from './helpers/scorer-paths.js';
 
 // 4 to 6 stages, 1 to 4 downsamplings; 128x128 keeps every tap over WIDE_COLUMNS (float64 sums) in the first stages
 const ARCHS = ['64-1324-basic', '64-41414-basic', '64-231324-basic'];
@@ -27,20 +28,6 @@ test('TransNAS-macro: per-network sessions reduce the taps in the graph by defau
   assert.match(proxyKeysOf(base, {}).rbflex!, /:reduce=graph:/);
   assert.doesNotMatch(proxyKeysOf({ ...base, reduce: 'host' }, {}).rbflex!, /reduce=graph/);
   assert.equal(transnasMacro.skeleton, undefined);
-  const graph = new Scorer(base, images);
-  const host = new Scorer({ ...base, reduce: 'host' }, images);
-  try {
-    for (const arch of ARCHS) {
-      const a = await graph.score(arch);
-      const b = await host.score(arch);
-      assert.ok(Number.isFinite(b.scores.rbflex), `${arch}: finite host score expected, got ${b.scores.rbflex}`);
-      // float32 rounding: plain kernels on weight inputs here, NCHWc on constant weights there
-      assert.ok(Math.abs(a.scores.rbflex! - b.scores.rbflex!) <= 1e-4, `${arch}: rbflex in-graph ${a.scores.rbflex}, host ${b.scores.rbflex}`);
-      assert.ok(Math.abs(a.scores.naswot! - b.scores.naswot!) <= 1e-6, `${arch}: naswot in-graph ${a.scores.naswot}, host ${b.scores.naswot}`);
-      assert.equal(a.scores.params, b.scores.params);
-    }
-  } finally {
-    await graph.close();
-    await host.close();
-  }
+  // float32 rounding: plain kernels on weight inputs here, NCHWc on constant weights there
+  await assertGraphPathMatchesHost(base, images, ARCHS, { rbflex: 1e-4, naswot: 1e-6, finite: true });
 });

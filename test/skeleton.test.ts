@@ -1,14 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import * as ort from 'onnxruntime-node';
 import { exportOnnx, selectVector } from '../src/backends/onnx/export.js';
 import { SkeletonSessions, forwardReduced } from '../src/backends/onnx/reduced.js';
 import { WIDE_COLUMNS } from '../src/backends/onnx/reduce.js';
 import { GraphBuilder } from '../src/ir/builder.js';
 import { ReferenceBackend } from '../src/backends/reference.js';
 import { numel } from '../src/ir/analysis.js';
-import { type Weights, initWeights } from '../src/ir/init.js';
-import type { Graph } from '../src/ir/types.js';
+import { initWeights } from '../src/ir/init.js';
 import type { Features } from '../src/backends/types.js';
 import { PROXIES, REFERENCE_GAMMAS, blocksFor } from '../src/proxies/index.js';
 import { naswotScore } from '../src/proxies/naswot.js';
@@ -20,7 +18,7 @@ import { nb201 } from '../src/spaces/nb201.js';
 import { transnasMicro } from '../src/spaces/transnas.js';
 import { Rng } from '../src/util/rng.js';
 import { gaussianImages } from './helpers/fixtures.js';
-import { assertGraphPathMatchesHost } from './helpers/scorer-paths.js';
+import { assertGraphPathMatchesHost, perNetworkRbflex } from './helpers/scorer-paths.js';
 
 const ARCHS = [
   '|none~0|+|none~0|none~1|+|none~0|none~1|none~2|',
@@ -31,17 +29,6 @@ const ARCHS = [
 ];
 const images = gaussianImages(3, 32, 'skeleton');
 const { gammaK, gammaQ } = REFERENCE_GAMMAS;
-
-/** RBFleX of one network through its own onnxruntime session at level `extended` (the skeleton's kernels). */
-async function perNetworkRbflex(g: Graph, w: Weights): Promise<number> {
-  const m = exportOnnx(g, w, { taps: ['reference'], bn: 'per-image' });
-  const sess = await ort.InferenceSession.create(m.bytes, { graphOptimizationLevel: 'extended', intraOpNumThreads: 1 });
-  const res = await sess.run({ input: new ort.Tensor('float32', images.data, [3, 3, 32, 32]) });
-  await sess.release();
-  const blocks = m.tapOutputs.map((t) => ({ data: res[t.output]!.data as Float32Array, size: t.size, count: t.counts.reference }));
-  const y = [{ data: res[m.classifierOutput!]!.data as Float32Array, size: numel(g.nodes[g.classifierInput]!.shape), count: 1 }];
-  return rbflexScore(blocks, y, 3, gammaK, gammaQ).score;
-}
 
 /** RBFleX of raw taps (a skeleton's forwardRaw or a backend's forward), reduced in float64. */
 function rawRbflex(raw: Features): number {
@@ -95,7 +82,7 @@ test('skeleton forward = per-network forward with the same kernels (level extend
       const g = nb201.build(arch);
       const w = initWeights(g, `t/${arch}`);
       const raw = await s.forwardRaw(skel, arch, g, w, images, ['reference']);
-      const net = await perNetworkRbflex(g, w);
+      const net = await perNetworkRbflex(g, w, images);
       const sk = rawRbflex(raw);
       assert.ok(Math.abs(net - sk) <= 1e-9, `${arch}: per-network ${net}, skeleton ${sk}`);
       const f64 = await new ReferenceBackend().forward(g, w, images, { taps: ['reference'], bn: 'per-image' });
@@ -145,7 +132,7 @@ test('TransNAS-micro skeleton: skeleton forward = per-network forward, and in-gr
       const g = transnasMicro.build(arch, opts);
       const w = initWeights(g, `t/${arch}`);
       const raw = await s.forwardRaw(skel, arch, g, w, images, ['reference']);
-      const net = await perNetworkRbflex(g, w);
+      const net = await perNetworkRbflex(g, w, images);
       const sk = rawRbflex(raw);
       if (net === -Infinity) assert.equal(sk, -Infinity, arch);
       else assert.ok(Math.abs(net - sk) <= 1e-9 * Math.max(1, Math.abs(net)), `${arch}: per-network ${net}, skeleton ${sk}`);

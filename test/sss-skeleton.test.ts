@@ -1,12 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import * as ort from 'onnxruntime-node';
-import { exportOnnx } from '../src/backends/onnx/export.js';
 import { SkeletonSessions } from '../src/backends/onnx/reduced.js';
 import type { Features } from '../src/backends/types.js';
-import { numel } from '../src/ir/analysis.js';
-import { type Weights, initWeights } from '../src/ir/init.js';
-import type { Graph } from '../src/ir/types.js';
+import { initWeights } from '../src/ir/init.js';
 import { REFERENCE_GAMMAS, blocksFor } from '../src/proxies/index.js';
 import { naswotScore } from '../src/proxies/naswot.js';
 import { rbflexScore } from '../src/proxies/rbflex.js';
@@ -16,23 +12,12 @@ import { type ScorerConfig, usesSkeleton } from '../src/search/scorer.js';
 import { sss } from '../src/spaces/sss.js';
 import { Rng } from '../src/util/rng.js';
 import { gaussianImages } from './helpers/fixtures.js';
-import { assertGraphPathMatchesHost } from './helpers/scorer-paths.js';
+import { assertGraphPathMatchesHost, perNetworkRbflex } from './helpers/scorer-paths.js';
 
 // both skip-edge forms (c2 = c3 / c4 = c5 or not), the narrowest and widest networks, and a seeded few
 const ARCHS = ['8:8:8:8:8', '64:64:64:64:64', '64:8:8:64:16', '16:32:32:8:8', '8:24:64:40:40', ...new Rng('sss-skeleton-test').sample(sss.size, 3).map((i) => sss.archAt(i))];
 const images = gaussianImages(3, 32, 'sss-skeleton');
 const { gammaK, gammaQ } = REFERENCE_GAMMAS;
-
-/** RBFleX of one network through its own session at level `extended` (no NCHWc reordering of constant weights: the skeleton's kernels). */
-async function perNetworkRbflex(g: Graph, w: Weights): Promise<number> {
-  const m = exportOnnx(g, w, { taps: ['reference'], bn: 'per-image' });
-  const sess = await ort.InferenceSession.create(m.bytes, { graphOptimizationLevel: 'extended', intraOpNumThreads: 1 });
-  const res = await sess.run({ input: new ort.Tensor('float32', images.data, [3, 3, 32, 32]) });
-  await sess.release();
-  const blocks = m.tapOutputs.map((t) => ({ data: res[t.output]!.data as Float32Array, size: t.size, count: t.counts.reference }));
-  const y = [{ data: res[m.classifierOutput!]!.data as Float32Array, size: numel(g.nodes[g.classifierInput]!.shape), count: 1 }];
-  return rbflexScore(blocks, y, 3, gammaK, gammaQ).score;
-}
 
 const rawRbflex = (raw: Features): number => rbflexScore(blocksFor(raw, 'reference'), [{ data: raw.y.data, size: raw.y.size, count: 1 }], 3, gammaK, gammaQ).score;
 
@@ -63,7 +48,7 @@ test('SSS dynamic skeleton: one session for every width; forward = per-network f
       const g = sss.build(arch);
       const w = initWeights(g, `t/${arch}`);
       const raw = await s.forwardRaw(skel, arch, g, w, images, ['reference', 'activations']);
-      const net = await perNetworkRbflex(g, w);
+      const net = await perNetworkRbflex(g, w, images);
       const sk = rawRbflex(raw);
       assert.ok(Number.isFinite(net), `${arch}: finite score expected, got ${net}`);
       assert.ok(Math.abs(net - sk) <= 1e-9 * Math.abs(net), `${arch}: per-network ${net}, skeleton ${sk}`);
