@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ensembleScores } from '../src/proxies/ensemble.js';
-import { kendallInterval, pairedKendallDifference, searchEnsembles } from '../src/proxies/ensemble-select.js';
+import { costFrontier, kendallInterval, pairedKendallDifference, searchEnsembles, setCost } from '../src/proxies/ensemble-select.js';
 import { kendallTauB } from '../src/search/stats.js';
 import { Rng } from '../src/util/rng.js';
 
@@ -53,4 +53,33 @@ test('pairedKendallDifference: a real gap is outside the noise, an identical ran
   const e = pairedKendallDifference(a, b, acc);
   assert.ok(e.lo < 0 && e.hi > 0, JSON.stringify(e));
   assert.throws(() => pairedKendallDifference(a, b.slice(1), acc), /different archs/);
+});
+
+test('costFrontier: cheapest first, each entry better than every cheaper one; setCost sums and rejects unknown members', () => {
+  const costs = new Map([
+    ['a', 100],
+    ['b', 300],
+    ['noise', 10],
+  ]);
+  const res = searchEnsembles(
+    new Map([
+      ['a', a],
+      ['noise', noise],
+      ['b', b],
+    ]),
+    acc,
+    { maxSize: 3 },
+  );
+  const singles = ['a', 'noise', 'b'].map((m) => ({ members: [m], kendall: kendallTauB(m === 'a' ? a : m === 'b' ? b : noise, acc) }));
+  const f = costFrontier([...singles, ...res], costs);
+  assert.equal(f[0]!.members.join(), 'noise'); // the cheapest thing, however poor
+  for (let i = 1; i < f.length; i++) {
+    assert.ok(f[i]!.cost >= f[i - 1]!.cost && f[i]!.kendall > f[i - 1]!.kendall, 'ascending cost, strictly rising Kendall');
+  }
+  // the last entry is the best overall; {a, b} costs 400 and beats a (100) alone
+  const best = [...singles, ...res].reduce((x, y) => (y.kendall > x.kendall ? y : x));
+  assert.equal(f[f.length - 1]!.kendall, best.kendall);
+  assert.ok(f.some((r) => r.members.join() === 'a' && r.cost === 100));
+  assert.equal(setCost(['a', 'b'], costs), 400);
+  assert.throws(() => setCost(['a', 'zen'], costs), /no cost for zen/);
 });

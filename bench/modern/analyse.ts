@@ -7,7 +7,7 @@
  *   node dist/bench/modern/analyse.js --truth nb201:cifar10 a.jsonl b.jsonl [--search] [--max-size 5]
  *        [--ensemble meco,swap,zen] [--exclude ms] [--ci] [--intersect]
  *        [--order nb201:1:1000 --range 0:212] [--pool a,b,c] [--top 15]
- *        [--diff 'meco,zen/log-rank|meco,swap,zen,meco-opt/log-rank']
+ *        [--diff 'meco,zen/log-rank|meco,swap,zen,meco-opt/log-rank'] [--costs meco=90,zen=400,... [--budget-ms 230] [--frontier]]
  *   (--ci: 95 % bootstrap interval of each Kendall; --intersect: only archs present in every file;
  *    --order space:seed:n + --range a:b: only the archs at positions a..b-1 of measure.ts's seeded
  *    sample (a selection part / a held-out part); --pool: the proxies the search may use;
@@ -19,7 +19,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { type Aggregation, AGGREGATIONS, ensembleScores } from '../../src/proxies/ensemble.js';
-import { kendallInterval, pairedKendallDifference, searchEnsembles } from '../../src/proxies/ensemble-select.js';
+import { costFrontier, kendallInterval, pairedKendallDifference, searchEnsembles, setCost } from '../../src/proxies/ensemble-select.js';
 import { SWAP_REG } from '../../src/proxies/modern.js';
 import { swapRegularFactor } from '../../src/proxies/swap.js';
 import { kendallTauB, spearman } from '../../src/search/stats.js';
@@ -150,8 +150,20 @@ if (ens) {
 if (args.includes('--search')) {
   const poolNames = opt('pool')?.split(',') ?? proxies;
   for (const p of poolNames) if (!proxies.includes(p)) throw new Error(`--pool: ${p} is not measured on all ${archs.length} archs`);
-  const results = searchEnsembles(new Map(poolNames.map((p) => [p, col(p)])), acc, { maxSize: Number(opt('max-size') ?? '4') });
+  const all = searchEnsembles(new Map(poolNames.map((p) => [p, col(p)])), acc, { maxSize: Number(opt('max-size') ?? '4') });
+  // --costs p=ms,...: CPU ms per network of each pool member (cost.ts, each alone); --budget-ms keeps
+  // the sets whose summed cost fits; --frontier prints the cost / Kendall Pareto frontier (singles too)
+  const costs = opt('costs') ? new Map(opt('costs')!.split(',').map((kv) => [kv.split('=')[0]!, Number(kv.split('=')[1])] as [string, number])) : undefined;
+  const budget = opt('budget-ms') !== undefined ? Number(opt('budget-ms')) : undefined;
+  if ((budget !== undefined || args.includes('--frontier')) && !costs) throw new Error('--budget-ms and --frontier need --costs p=ms,...');
+  const costText = (m: string[]): string => (costs ? ` ${setCost(m, costs).toFixed(0)} ms` : '');
+  const results = budget === undefined ? all : all.filter((r) => setCost(r.members, costs!) <= budget);
   const top = Number(opt('top') ?? '15');
-  console.log(`\n${results.length} ensembles tried (pool ${poolNames.join(', ')}); best ${top} by Kendall:`);
-  for (const r of results.slice(0, top)) console.log(`${fmt(r.kendall)} ${fmt(r.spearman)} ${r.aggregation} ${r.members.join(',')}`);
+  console.log(`\n${all.length} ensembles tried (pool ${poolNames.join(', ')})${budget !== undefined ? `, ${results.length} within ${budget} ms per network` : ''}; best ${top} by Kendall:`);
+  for (const r of results.slice(0, top)) console.log(`${fmt(r.kendall)} ${fmt(r.spearman)} ${r.aggregation} ${r.members.join(',')}${costText(r.members)}`);
+  if (args.includes('--frontier')) {
+    const singles = poolNames.map((p) => ({ members: [p], aggregation: '-', kendall: kendallTauB(col(p), acc), spearman: spearman(col(p), acc) }));
+    console.log('\ncost / Kendall frontier (each line beats every cheaper set; cost = sum of members alone):');
+    for (const r of costFrontier([...singles, ...all], costs!)) console.log(`${r.cost.toFixed(0)} ms ${fmt(r.kendall)} ${fmt(r.spearman)} ${r.aggregation} ${r.members.join(',')}`);
+  }
 }

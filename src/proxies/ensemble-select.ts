@@ -90,3 +90,31 @@ export function pairedKendallDifference(
     .sort((x, y) => x - y);
   return { diff: kendallTauB(sa, acc) - kendallTauB(sb, acc), lo: percentile(ds, 0.025), hi: percentile(ds, 0.975) };
 }
+
+/**
+ * The cost of a member set: the sum of its members' costs per network (each measured alone; members
+ * that share a pass in one session cost less together, so this is an upper bound). Throws on a member
+ * without a cost.
+ */
+export function setCost(members: readonly string[], costs: ReadonlyMap<string, number>): number {
+  let s = 0;
+  for (const m of members) {
+    const c = costs.get(m);
+    if (c === undefined || !(c >= 0)) throw new RangeError(`no cost for ${m} (give every pool member a cost)`);
+    s += c;
+  }
+  return s;
+}
+
+/**
+ * The cost / Kendall Pareto frontier of searched ensembles (and single proxies, given as one-member
+ * results): ascending cost, each entry strictly better in Kendall than every cheaper one. Answers
+ * "the best ranking a time budget buys".
+ */
+export function costFrontier<T extends { members: string[]; kendall: number }>(results: readonly T[], costs: ReadonlyMap<string, number>): (T & { cost: number })[] {
+  const withCost = results.map((r) => ({ ...r, cost: setCost(r.members, costs) }));
+  withCost.sort((a, b) => a.cost - b.cost || b.kendall - a.kendall || a.members.length - b.members.length);
+  const out: (T & { cost: number })[] = [];
+  for (const r of withCost) if (out.length === 0 || r.kendall > out[out.length - 1]!.kendall) out.push(r);
+  return out;
+}
