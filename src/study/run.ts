@@ -24,6 +24,7 @@ import { truthLabel } from './labels.js';
 import { type RunInfo, runInfo } from './provenance.js';
 import type { BuildOptions, Space } from '../spaces/types.js';
 import { drawStudyArchs } from './draw.js';
+import { studyNotes } from './notes.js';
 import { type GammaChoice, gammasFor } from './gammas.js';
 import { type ImageSpec, describeImages, imagesFor } from './images.js';
 
@@ -204,6 +205,7 @@ export async function runStudy(o: StudyOptions): Promise<StudyResult> {
     });
     try {
       const scores = await session.score(archs);
+      for (const line of studyNotes(archs.map((a) => scores.get(a)!), list)) onNote(line);
       const rows: StudyRow[] = archs.map((a, i) => ({ arch: a, accuracy: accuracy[i]!, scores: scores.get(a)!.scores }));
       repeats.push({
         seed,
